@@ -1,0 +1,44 @@
+"""Build script of the rag_planner ament_python package."""
+
+from glob import glob
+import os
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'rag_planner'
+
+
+def _files(pattern):
+    return [path for path in glob(pattern, recursive=True) if os.path.isfile(path)]
+
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
+        ('share/' + PACKAGE, ['package.xml']),
+        ('share/' + PACKAGE + '/launch', _files('launch/*.launch.py')),
+        ('share/' + PACKAGE + '/config', _files('config/*.yaml') + _files('config/*.jsonl')),
+        ('share/' + PACKAGE + '/models/generator', _files('models/generator/*')),
+    ],
+    install_requires=['setuptools', 'numpy', 'pyyaml'],
+    extras_require={
+        'test': ['pytest', 'hypothesis'],
+        'train': ['torch==2.13.0'],
+    },
+    zip_safe=True,
+    maintainer='rag_planner developers',
+    maintainer_email='dev@rag-planner.invalid',
+    description='On-robot RAG task planner for warehouse robots with a deadline-holding '
+                'fallback chain.',
+    license='Apache-2.0',
+    entry_points={
+        'console_scripts': [
+            'plan_server = rag_planner.ros.plan_server:main',
+            'plan_diagnostics = rag_planner.ros.plan_diagnostics:main',
+            'plan_client = rag_planner.ros.plan_client:main',
+        ],
+    },
+)
