@@ -1,0 +1,57 @@
+"""Start the plan server and the diagnostics node.
+
+    ros2 launch rag_planner rag_planner.launch.py namespace:=robot_7 use_sim_time:=true
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+
+def _planner_name(context):
+    namespace = LaunchConfiguration('namespace').perform(context).strip('/')
+    return f'/{namespace}/rag_planner' if namespace else '/rag_planner'
+
+
+def _nodes(context):
+    share = get_package_share_directory('rag_planner')
+    params_file = LaunchConfiguration('params_file').perform(context) or \
+        os.path.join(share, 'config', 'planner.yaml')
+    use_sim_time = LaunchConfiguration('use_sim_time').perform(context).lower() == 'true'
+    log_level = LaunchConfiguration('log_level')
+    planner = Node(
+        package='rag_planner', executable='plan_server', name='rag_planner',
+        namespace=LaunchConfiguration('namespace'), output='screen',
+        parameters=[params_file, {'use_sim_time': use_sim_time}],
+        arguments=['--ros-args', '--log-level', log_level])
+    diagnostics = Node(
+        package='rag_planner', executable='plan_diagnostics', name='rag_planner_diagnostics',
+        namespace=LaunchConfiguration('namespace'), output='screen',
+        condition=IfCondition(LaunchConfiguration('diagnostics')),
+        parameters=[{'planners': [_planner_name(context)], 'use_sim_time': use_sim_time}],
+        arguments=['--ros-args', '--log-level', log_level])
+    return [planner, diagnostics]
+
+
+def generate_launch_description():
+    """Launch arguments: namespace, params_file, log_level, use_sim_time, diagnostics."""
+    return LaunchDescription([
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Robot namespace, e.g. robot_7 (empty = none).'),
+        DeclareLaunchArgument('params_file', default_value='',
+                              description='Planner parameter YAML (empty = the shipped '
+                                          'config/planner.yaml).'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              description='Log level of both nodes.'),
+        DeclareLaunchArgument('use_sim_time', default_value='false',
+                              description='Use /clock (simulation). Deadlines stay on the '
+                                          'steady clock.'),
+        DeclareLaunchArgument('diagnostics', default_value='true',
+                              description='Also start the diagnostics node.'),
+        OpaqueFunction(function=_nodes),
+    ])

@@ -1,0 +1,163 @@
+"""Planner parameters: declared once here, with defaults and descriptions.
+
+The plan server declares every entry as a ROS parameter; the core reads the
+same names from a plain dict, so benchmarks and tests need no ROS.
+"""
+
+from dataclasses import dataclass, field
+import math
+from typing import Any, Mapping, Optional
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: its name on the ROS graph, default, and meaning."""
+
+    name: str
+    default: Any
+    description: str
+    min_value: Optional[float] = None
+    max_value: Optional[float] = None
+    choices: tuple = ()
+    read_only: bool = False
+
+
+PLANNER_PARAMS: tuple = (
+    ParamSpec('deadline_ms', 150.0, 'End-to-end deadline of one request in ms, steady clock '
+              '(a request may ask for less via GetPlan.deadline_ms).', 5.0, 10000.0),
+    ParamSpec('fallback_reserve_ms', 8.0, 'Time kept before the deadline for the fallback '
+              'chain to answer.', 0.0, 100.0),
+    ParamSpec('embed_budget_ms', 20.0, 'Budget of the embed stage; a miss is recorded.',
+              0.0, 10000.0),
+    ParamSpec('retrieve_budget_ms', 10.0, 'Budget of the HNSW query; past it the exact '
+              'k-NN over the core set answers.', 0.0, 10000.0),
+    ParamSpec('retrieval_timeout_ms', 120.0, 'If retrieval (embed + query) has not finished '
+              'this long after the request started, short-circuit to the rule planner.',
+              1.0, 10000.0),
+    ParamSpec('generate_budget_ms', 60.0, 'Budget of the generate stage; past it the fallback '
+              'chain answers.', 1.0, 10000.0),
+    ParamSpec('top_k', 5, 'Retrieved library plans given to the generator.', 1, 50),
+    ParamSpec('max_new_tokens', 96, 'Fixed decoding budget of the generator.', 8, 512),
+    ParamSpec('context_token_budget', 160, 'Fixed budget of generator input tokens.', 16, 1024),
+    ParamSpec('min_confidence', 0.0, 'Generated plans below this confidence are replaced by '
+              'the fallback chain.', 0.0, 1.0),
+    ParamSpec('max_task_chars', 2000, 'Longer task texts are rejected.', 1, 100000),
+    ParamSpec('pipeline', 'auto', 'Primary path: auto (the best the loaded files allow), '
+              'generated, retrieved or rule_based.',
+              choices=('auto', 'generated', 'retrieved', 'rule_based')),
+    ParamSpec('workers', 2, 'Worker threads running the stages.', 1, 16, read_only=True),
+    ParamSpec('max_stuck_workers', 4, 'Stuck workers tolerated before requests go straight to '
+              'the rule planner.', 0, 64),
+    ParamSpec('library_path', '', 'Plan library (JSONL); empty = the shipped one.',
+              read_only=True),
+    ParamSpec('index_dir', '', 'HNSW index folder made by build_index; empty = '
+              '<state_dir>/index, built at start when missing.', read_only=True),
+    ParamSpec('model_dir', '', 'Generator model folder; empty = the shipped one.',
+              read_only=True),
+    ParamSpec('state_dir', '', 'Where last-known safe plans, the cache and incidents are kept; '
+              'empty = ~/.local/state/rag_planner/<node name>.', read_only=True),
+    ParamSpec('incident_log', '', 'Incident log (JSON lines); empty = '
+              '<state_dir>/incidents.jsonl.', read_only=True),
+    ParamSpec('incident_log_max_bytes', 5_000_000, 'Incident log size that triggers rotation.',
+              1000, 1e10),
+    ParamSpec('cache_size', 4096, 'Entries of the retrieval cache.', 0, 10_000_000,
+              read_only=True),
+    ParamSpec('safety.max_steps', 16, 'Longest plan accepted.', 1, 256),
+    ParamSpec('safety.max_pick_qty', 20, 'Largest PICK quantity.', 1, 1000),
+    ParamSpec('safety.min_battery_pct', 15.0, 'Below this battery only charging or HALT.',
+              0.0, 100.0),
+    ParamSpec('safety.default_charger', 'CHARGER-1', 'Charger of the low-battery plan.'),
+    ParamSpec('fault.stage', '', 'Fault injection (tests, demos): embed | retrieve | generate; '
+              'empty = off.', choices=('', 'embed', 'retrieve', 'generate')),
+    ParamSpec('fault.mode', 'delay', 'Injected fault: delay | hang | error | garbage.',
+              choices=('delay', 'hang', 'error', 'garbage')),
+    ParamSpec('fault.delay_ms', 200.0, 'Delay of fault.mode delay.', 0.0, 600000.0),
+)
+
+PARAMS_BY_NAME = {spec.name: spec for spec in PLANNER_PARAMS}
+
+
+def check_param(name: str, value: Any) -> Any:
+    """Return the value coerced to the parameter's type, or raise ValueError saying why."""
+    spec = PARAMS_BY_NAME.get(name)
+    if spec is None:
+        raise ValueError(f'unknown parameter {name!r}')
+    default = spec.default
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f'{name} must be true or false, got {value!r}')
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or value != int(value):
+            raise ValueError(f'{name} must be an integer, got {value!r}')
+        value = int(value)
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value):
+            raise ValueError(f'{name} must be a finite number, got {value!r}')
+        value = float(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise ValueError(f'{name} must be a string, got {value!r}')
+    if spec.min_value is not None and value < spec.min_value:
+        raise ValueError(f'{name} must be >= {spec.min_value}, got {value!r}')
+    if spec.max_value is not None and value > spec.max_value:
+        raise ValueError(f'{name} must be <= {spec.max_value}, got {value!r}')
+    if spec.choices and value not in spec.choices:
+        raise ValueError(f'{name} must be one of {list(spec.choices)}, got {value!r}')
+    return value
+
+
+@dataclass
+class PlannerConfig:
+    """All parameter values, validated; build with from_dict."""
+
+    values: dict = field(default_factory=lambda: {s.name: s.default for s in PLANNER_PARAMS})
+
+    @classmethod
+    def from_dict(cls, overrides: Optional[Mapping[str, Any]] = None) -> 'PlannerConfig':
+        """Defaults updated by overrides; raise ValueError on an unknown name or bad value."""
+        values = {s.name: s.default for s in PLANNER_PARAMS}
+        for name, value in (overrides or {}).items():
+            values[name] = check_param(name, value)
+        return cls(values)
+
+    def __getitem__(self, name: str) -> Any:
+        """Value of one parameter."""
+        return self.values[name]
+
+    def with_value(self, name: str, value: Any) -> 'PlannerConfig':
+        """A copy with one parameter changed (validated)."""
+        values = dict(self.values)
+        values[name] = check_param(name, value)
+        return PlannerConfig(values)
+
+    def safety_dict(self) -> dict:
+        """The safety.* parameters as SafetyConfig keyword arguments."""
+        return {k.split('.', 1)[1]: v for k, v in self.values.items() if k.startswith('safety.')}
+
+
+def flatten_yaml_params(doc: Mapping[str, Any], node_name: str = '') -> dict:
+    """Read a ROS parameter file (node: ros__parameters: {...}) into flat dotted names."""
+    section: Any = doc
+    if isinstance(doc, Mapping):
+        for key in (node_name, '/**', '**'):
+            if key and key in doc:
+                section = doc[key]
+                break
+        else:
+            if len(doc) == 1:
+                section = next(iter(doc.values()))
+    if isinstance(section, Mapping) and 'ros__parameters' in section:
+        section = section['ros__parameters']
+    flat: dict = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(f'{prefix}.{key}' if prefix else str(key), value)
+        else:
+            flat[prefix] = node
+
+    walk('', section)
+    return flat

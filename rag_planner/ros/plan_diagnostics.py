@@ -1,0 +1,97 @@
+"""plan_diagnostics: PlanEvents of one or more planners -> /diagnostics at 1 Hz."""
+
+import sys
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import rclpy
+from rclpy.clock import Clock, ClockType
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rcl_interfaces.msg import ParameterDescriptor
+
+from rag_planner.latency_stats import ERROR, EventSample, LatencyWindow, OK, STALE, WARN
+from rag_planner_interfaces.msg import PlanEvent
+
+LEVELS = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN,
+          ERROR: DiagnosticStatus.ERROR, STALE: DiagnosticStatus.STALE}
+
+PARAMS = (
+    ('planners', ['/rag_planner'], 'Fully qualified names of the planner nodes to watch; '
+     'their <name>/events topics are subscribed.'),
+    ('window_s', 60.0, 'Sliding window of the statistics, seconds.'),
+    ('slo_ms', 150.0, 'Latency SLO: p99 above it is ERROR.'),
+    ('warn_ms', 130.0, 'p95 above it is WARN.'),
+    ('max_fallback_ratio', 0.2, 'Fallback ratio above it is ERROR.'),
+    ('publish_period_s', 1.0, 'Period of /diagnostics, seconds (steady clock).'),
+)
+
+
+class PlanDiagnostics(Node):
+    """Publishes one DiagnosticStatus per watched planner."""
+
+    def __init__(self, **kwargs):
+        super().__init__('rag_planner_diagnostics', **kwargs)
+        for name, default, description in PARAMS:
+            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+        planners = [p for p in self.get_parameter('planners').value if p.strip()]
+        if not planners:
+            raise ValueError('parameter planners is empty: nothing to watch')
+        self._window_s = float(self.get_parameter('window_s').value)
+        period = float(self.get_parameter('publish_period_s').value)
+        if not self._window_s > 0 or not period > 0:
+            raise ValueError('window_s and publish_period_s must be > 0')
+        self._windows = {}
+        for planner in planners:
+            name = '/' + planner.strip().strip('/')
+            self._windows[name] = LatencyWindow(self._window_s)
+            self.create_subscription(PlanEvent, f'{name}/events',
+                                     lambda msg, n=name: self._on_event(n, msg), 100)
+        self._pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        # Latency is a wall-clock matter: keep publishing when sim time stops.
+        self.create_timer(period, self._publish, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.get_logger().info('watching ' + ', '.join(self._windows))
+
+    def _on_event(self, planner: str, msg: PlanEvent) -> None:
+        self._windows[planner].add(EventSample(
+            t=time.monotonic(), total_ms=float(msg.latency.total_ms), slo_met=bool(msg.slo_met),
+            fallback=bool(msg.fallback_reason), cache_hit=bool(msg.cache_hit)))
+
+    def _publish(self) -> None:
+        now = time.monotonic()
+        slo = float(self.get_parameter('slo_ms').value)
+        warn = float(self.get_parameter('warn_ms').value)
+        max_fb = float(self.get_parameter('max_fallback_ratio').value)
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        for planner, window in self._windows.items():
+            summary = window.summary(now, slo, warn, max_fb)
+            array.status.append(DiagnosticStatus(
+                level=LEVELS[summary.level], name=f'rag_planner: {planner}',
+                message=summary.message, hardware_id=planner,
+                values=[KeyValue(key=k, value=v) for k, v in summary.key_values()]))
+        self._pub.publish(array)
+
+
+def main(args=None) -> int:
+    """Run the diagnostics node until shutdown."""
+    rclpy.init(args=args)
+    try:
+        node = PlanDiagnostics()
+    except (ValueError, ParameterException) as exc:
+        print(f'plan_diagnostics: cannot start: {exc}', file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

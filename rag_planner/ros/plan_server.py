@@ -1,0 +1,178 @@
+"""plan_server: the ROS 2 face of the planning engine.
+
+Service ``~/get_plan``, topics ``~/plan_request`` -> ``~/plan_result``, one
+``PlanEvent`` on ``~/events`` per answer, and ``~/safe_plan`` (transient
+local) whenever the fallback chain answers. The engine's own threads do the
+work and hold the deadline; the executor only moves messages.
+"""
+
+import sys
+import time
+
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+
+from rag_planner.engine import PlanningEngine, PlanOutcome, PlanRequestData
+from rag_planner.incident_log import IncidentLog
+from rag_planner.params import check_param, PLANNER_PARAMS, PlannerConfig
+from rag_planner.paths import default_state_dir
+from rag_planner.planner_factory import build_primary
+from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
+from rag_planner.safe_plan_store import SafePlanStore
+from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
+from rag_planner_interfaces.srv import GetPlan
+
+SAFE_PLAN_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                           reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _descriptor(spec) -> ParameterDescriptor:
+    desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if spec.choices:
+        desc.additional_constraints = 'one of: ' + ', '.join(repr(c) for c in spec.choices)
+    if spec.min_value is not None and spec.max_value is not None:
+        if isinstance(spec.default, float):
+            desc.floating_point_range = [FloatingPointRange(
+                from_value=float(spec.min_value), to_value=float(spec.max_value))]
+        elif isinstance(spec.default, int) and not isinstance(spec.default, bool):
+            desc.integer_range = [IntegerRange(
+                from_value=int(spec.min_value), to_value=int(spec.max_value), step=0)]
+    return desc
+
+
+class PlanServer(Node):
+    """Serves plans for one robot namespace (or a shared fleet planner)."""
+
+    def __init__(self, **kwargs):
+        super().__init__('rag_planner', **kwargs)
+        for spec in PLANNER_PARAMS:
+            self.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        config = PlannerConfig.from_dict(
+            {spec.name: self.get_parameter(spec.name).value for spec in PLANNER_PARAMS})
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+
+        state_dir = config['state_dir'] or str(default_state_dir(self.get_fully_qualified_name()))
+        self._safe_plans = SafePlanStore(f'{state_dir}/last_known_safe.json')
+        if self._safe_plans.load_problem:
+            self.get_logger().error(self._safe_plans.load_problem)
+        incidents = IncidentLog(config['incident_log'] or f'{state_dir}/incidents.jsonl',
+                                config['incident_log_max_bytes'])
+        primary, notes = build_primary(config, state_dir, self.get_logger().info)
+        for note in notes:
+            self.get_logger().warning(note)
+        self._startup_notes = notes
+
+        self._events = self.create_publisher(PlanEvent, '~/events', 100)
+        self._results = self.create_publisher(PlanResult, '~/plan_result', 100)
+        self._safe_plan = self.create_publisher(Plan, '~/safe_plan', SAFE_PLAN_QOS)
+        self.engine = PlanningEngine(config, primary, self._safe_plans, incidents,
+                                     on_fallback=self._publish_safe_plan,
+                                     on_notice=self.get_logger().warning)
+        self.create_service(GetPlan, '~/get_plan', self._on_get_plan)
+        self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request, 100)
+        self.get_logger().info(
+            f'ready: primary path {self.engine.primary_name}, deadline '
+            f'{config["deadline_ms"]:g} ms, state in {state_dir}')
+
+    # ------------------------------------------------------------- parameters
+    def _check_parameters(self, params) -> SetParametersResult:
+        for param in params:
+            try:
+                check_param(param.name, param.value)
+            except ValueError as exc:
+                return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, params) -> None:
+        config = self.engine.config
+        for param in params:
+            config = config.with_value(param.name, param.value)
+        self.engine.update_config(config)
+        self.get_logger().info('parameters updated: ' + ', '.join(
+            f'{p.name}={p.value!r}' for p in params))
+
+    # ---------------------------------------------------------------- serving
+    def _request(self, task, state_msg, deadline_ms, request_id, received) -> PlanRequestData:
+        return PlanRequestData(task=task, state=state_from_msg(state_msg),
+                               deadline_ms=float(deadline_ms), request_id=request_id,
+                               received=received)
+
+    async def _on_get_plan(self, request, response):
+        received = time.monotonic()
+        future = Future()
+        executor = self.executor
+
+        def done(outcome: PlanOutcome) -> None:
+            self._publish_event(outcome)
+            future.set_result(outcome)
+            if executor is not None:
+                executor.wake()
+
+        self.engine.submit(self._request(request.task, request.state, request.deadline_ms,
+                                         '', received), done)
+        outcome = await future
+        response.success = outcome.success
+        response.plan = plan_to_msg(outcome)
+        response.slo_met = outcome.slo_met
+        response.latency = latency_to_msg(outcome.times)
+        response.message = outcome.message
+        return response
+
+    def _on_plan_request(self, msg: PlanRequest) -> None:
+        received = time.monotonic()
+
+        def done(outcome: PlanOutcome) -> None:
+            self._publish_event(outcome)
+            self._results.publish(PlanResult(
+                request_id=msg.request_id, success=outcome.success, plan=plan_to_msg(outcome),
+                slo_met=outcome.slo_met, latency=latency_to_msg(outcome.times),
+                message=outcome.message))
+
+        self.engine.submit(self._request(msg.task, msg.state, 0, msg.request_id, received), done)
+
+    def _publish_event(self, outcome: PlanOutcome) -> None:
+        self._events.publish(PlanEvent(
+            stamp=self.get_clock().now().to_msg(), request_id=outcome.request_id,
+            robot_id=outcome.robot_id, source=outcome.source,
+            latency=latency_to_msg(outcome.times), slo_met=outcome.slo_met,
+            cache_hit=outcome.cache_hit, fallback_reason=outcome.fallback_reason))
+
+    def _publish_safe_plan(self, outcome: PlanOutcome) -> None:
+        self._safe_plan.publish(plan_to_msg(outcome))
+
+    def destroy_node(self):
+        """Stop the engine's threads, then the node."""
+        self.engine.close()
+        super().destroy_node()
+
+
+def main(args=None) -> int:
+    """Run one plan server until shutdown."""
+    rclpy.init(args=args)
+    try:
+        node = PlanServer()
+    except (ValueError, OSError, ParameterException) as exc:
+        print(f'plan_server: cannot start: {exc}', file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

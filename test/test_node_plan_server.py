@@ -1,0 +1,260 @@
+"""The plan server and diagnostics nodes in their own processes, over real DDS."""
+
+import math
+import threading
+import time
+import uuid
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+import pytest
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from conftest import wait_until
+from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult, RobotState
+from rag_planner_interfaces.srv import GetPlan
+
+PICK_TASK = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
+PICK_PLAN = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
+             'REPORT DONE SKU-48213')
+
+
+def plan_text(plan) -> str:
+    return '; '.join(' '.join([s.action, *s.args]) for s in plan.steps)
+
+
+class Probe:
+    """A test-side node spinning in a background thread."""
+
+    def __init__(self, context):
+        self.node = Node(f'probe_{uuid.uuid4().hex[:8]}', context=context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+        self.received: dict = {}
+
+    def listen(self, msg_type, topic: str, qos=100) -> list:
+        box = self.received.setdefault(topic, [])
+        self.node.create_subscription(msg_type, topic, box.append, qos)
+        return box
+
+    def call(self, planner: str, task: str, state: RobotState = None, deadline_ms: int = 0,
+             timeout_s: float = 5.0):
+        client = self._clients(planner)
+        assert client.wait_for_service(timeout_sec=20.0), f'no service {planner}/get_plan'
+        future = client.call_async(GetPlan.Request(task=task, state=state or RobotState(),
+                                                   deadline_ms=deadline_ms))
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        assert done.wait(timeout_s), f'no answer from {planner} within {timeout_s} s'
+        return future.result()
+
+    def _clients(self, planner: str):
+        clients = self.__dict__.setdefault('_client_map', {})
+        if planner not in clients:
+            clients[planner] = self.node.create_client(GetPlan, planner + '/get_plan')
+        return clients[planner]
+
+    def close(self):
+        self.executor.shutdown()
+        self.node.destroy_node()
+
+
+@pytest.fixture
+def probe(rclpy_context):
+    p = Probe(rclpy_context)
+    yield p
+    p.close()
+
+
+def state(**kw) -> RobotState:
+    base = dict(robot_id='robot_1', location='DOCK-1', battery_pct=80.0, carrying=False,
+                blocked=[])
+    base.update(kw)
+    return RobotState(**base)
+
+
+def test_service_answers_with_validated_rule_plan_and_emits_event(start_planner, probe):
+    start_planner('/t_srv')
+    events = probe.listen(PlanEvent, '/t_srv/rag_planner/events')
+    response = probe.call('/t_srv/rag_planner', PICK_TASK, state())
+    assert response.success
+    assert plan_text(response.plan) == PICK_PLAN
+    assert response.plan.source == 'rule_based'
+    assert response.slo_met
+    assert 0 < response.latency.total_ms < 150
+    assert response.plan.plan_id
+    assert wait_until(lambda: len(events) >= 1, 5.0)
+    event = events[-1]
+    assert event.robot_id == 'robot_1'
+    assert event.source == 'rule_based'
+    assert event.fallback_reason == ''
+    assert event.latency.total_ms == pytest.approx(response.latency.total_ms, abs=1e-3)
+
+
+def test_topic_interface_answers_each_request_id(start_planner, probe):
+    start_planner('/t_topic')
+    results = probe.listen(PlanResult, '/t_topic/rag_planner/plan_result')
+    pub = probe.node.create_publisher(PlanRequest, '/t_topic/rag_planner/plan_request', 10)
+    assert wait_until(lambda: pub.get_subscription_count() > 0, 20.0)
+    ids = [f'req-{i}' for i in range(5)]
+    for rid in ids:
+        pub.publish(PlanRequest(request_id=rid, task='Go charge at CHARGER-3.',
+                                state=state(robot_id='robot_topic')))
+    assert wait_until(lambda: len(results) >= len(ids), 10.0)
+    assert sorted(r.request_id for r in results) == ids
+    for result in results:
+        assert result.success
+        assert plan_text(result.plan) == 'NAVIGATE CHARGER-3; CHARGE CHARGER-3'
+
+
+@pytest.mark.parametrize('task,robot,why', [
+    ('', state(), 'task is empty'),
+    ('x' * 10_000, state(), 'more than max_task_chars'),
+    ('Pick 3 \x01\x02 of SKU-48213', state(), 'control'),
+    # what rclpy makes of bytes that are not UTF-8: U+FFFD replacement characters
+    ('Pick 3 \ufffd\ufffd of SKU-48213', state(), 'undecodable'),
+    (PICK_TASK, state(battery_pct=math.nan), 'battery_pct'),
+    (PICK_TASK, state(battery_pct=-5.0), 'battery_pct'),
+    (PICK_TASK, state(blocked=['', '   ', '\x07\x08', 'Ω' * 50]), 'blocked'),
+    (PICK_TASK, state(location='NOWHERE-99'), 'location'),
+])
+def test_malformed_requests_are_rejected_with_halt(start_planner, probe, task, robot, why):
+    server = start_planner('/t_bad')
+    response = probe.call('/t_bad/rag_planner', task, robot)
+    assert not response.success
+    assert plan_text(response.plan) == 'HALT'
+    assert why in response.message
+    # and the server is still serving
+    assert probe.call('/t_bad/rag_planner', PICK_TASK, state()).success
+    assert server.proc.poll() is None
+
+
+def test_unknown_ids_get_a_safe_plan_with_a_reason(start_planner, probe):
+    start_planner('/t_unknown')
+    response = probe.call('/t_unknown/rag_planner',
+                          'Pick 3 units of SKU-1 from Z99-99 and bring them to PACK-99.',
+                          state(robot_id='fresh_robot'))
+    assert response.success
+    assert plan_text(response.plan) == 'HALT'
+    assert response.plan.source == 'safe_default'
+    assert 'fallback' in response.message
+
+
+def test_fallback_publishes_safe_plan_transient_local(start_planner, probe):
+    start_planner('/t_safe')
+    assert probe.call('/t_safe/rag_planner', PICK_TASK, state(robot_id='r9')).success
+    response = probe.call('/t_safe/rag_planner', 'please juggle', state(robot_id='r9'))
+    assert response.plan.source == 'last_known_safe'
+    assert plan_text(response.plan) == PICK_PLAN
+    # a late subscriber still gets it
+    qos = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                     reliability=ReliabilityPolicy.RELIABLE)
+    safe = probe.listen(Plan, '/t_safe/rag_planner/safe_plan', qos)
+    assert wait_until(lambda: len(safe) >= 1, 5.0)
+    assert safe[-1].source == 'last_known_safe'
+
+
+def test_low_battery_gets_the_charge_plan(start_planner, probe):
+    start_planner('/t_batt')
+    response = probe.call('/t_batt/rag_planner', PICK_TASK, state(battery_pct=5.0))
+    assert response.success
+    assert plan_text(response.plan).startswith('NAVIGATE CHARGER-1; CHARGE CHARGER-1')
+
+
+def test_blocked_destination_is_never_returned(start_planner, probe):
+    start_planner('/t_blocked')
+    response = probe.call('/t_blocked/rag_planner', PICK_TASK, state(blocked=['A12']))
+    assert 'A12-03' not in plan_text(response.plan)
+
+
+def test_diagnostics_carry_percentiles_after_requests(start_planner, start_node, probe):
+    start_planner('/t_diag')
+    start_node('rag_planner.ros.plan_diagnostics', '-p', 'planners:=["/t_diag/rag_planner"]',
+               '-p', 'publish_period_s:=0.3')
+    diags = probe.listen(DiagnosticArray, '/diagnostics')
+    n = 25
+    for _ in range(n):
+        assert probe.call('/t_diag/rag_planner', PICK_TASK, state()).success
+
+    def status():
+        for array in reversed(diags):
+            for s in array.status:
+                values = {kv.key: kv.value for kv in s.values}
+                if s.name == 'rag_planner: /t_diag/rag_planner' and \
+                        int(values.get('count', 0)) >= n:
+                    return s, values
+        return None
+
+    assert wait_until(lambda: status() is not None, 10.0)
+    s, values = status()
+    assert s.level == DiagnosticStatus.OK
+    for key in ('p50_ms', 'p95_ms', 'p99_ms', 'max_ms', 'window_s', 'slo_ms',
+                'slo_met_ratio', 'fallback_ratio', 'cache_hit_ratio'):
+        assert key in values
+    p50, p99, mx = float(values['p50_ms']), float(values['p99_ms']), float(values['max_ms'])
+    assert 0 < p50 <= p99 <= mx
+    assert float(values['slo_met_ratio']) == 1.0
+    assert float(values['fallback_ratio']) == 0.0
+
+
+def test_two_namespaced_planners_and_one_diagnostics_node(start_planner, start_node, probe):
+    start_planner('/robot_a')
+    start_planner('/robot_b')
+    start_node('rag_planner.ros.plan_diagnostics',
+               '-p', 'planners:=["/robot_a/rag_planner", "/robot_b/rag_planner"]',
+               '-p', 'publish_period_s:=0.3')
+    diags = probe.listen(DiagnosticArray, '/diagnostics')
+    a = probe.call('/robot_a/rag_planner', 'Go charge at CHARGER-3.', state(robot_id='a'))
+    b = probe.call('/robot_b/rag_planner', 'Return to STAGING-2 and park.', state(robot_id='b'))
+    assert plan_text(a.plan) == 'NAVIGATE CHARGER-3; CHARGE CHARGER-3'
+    assert plan_text(b.plan) == 'NAVIGATE STAGING-2; HALT'
+
+    def names():
+        return {s.name: s for array in diags[-3:] for s in array.status}
+
+    assert wait_until(lambda: {'rag_planner: /robot_a/rag_planner',
+                               'rag_planner: /robot_b/rag_planner'} <= set(names()), 10.0)
+
+
+def test_diagnostics_report_stale_without_events(start_node, probe):
+    start_node('rag_planner.ros.plan_diagnostics', '-p', 'planners:=["/nobody/rag_planner"]',
+               '-p', 'publish_period_s:=0.2')
+    diags = probe.listen(DiagnosticArray, '/diagnostics')
+    assert wait_until(lambda: any(s.name == 'rag_planner: /nobody/rag_planner'
+                                  for a in diags for s in a.status), 10.0)
+    status = next(s for a in diags for s in a.status if s.name.endswith('/nobody/rag_planner'))
+    assert status.level == DiagnosticStatus.STALE
+
+
+def test_bad_start_parameter_exits_with_clear_error(start_planner):
+    server = start_planner('/t_param', '-p', 'deadline_ms:=-5.0')
+    assert wait_until(lambda: server.proc.poll() is not None, 20.0)
+    assert server.proc.returncode != 0
+    assert 'deadline_ms' in server.log()
+
+
+def test_run_time_parameter_change_is_checked(start_planner, probe):
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+    start_planner('/t_setp')
+    assert probe.call('/t_setp/rag_planner', PICK_TASK, state()).success
+    client = probe.node.create_client(SetParameters, '/t_setp/rag_planner/set_parameters')
+    assert client.wait_for_service(timeout_sec=10.0)
+
+    def set_param(name, value):
+        future = client.call_async(SetParameters.Request(
+            parameters=[Parameter(name, value=value).to_parameter_msg()]))
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        assert done.wait(5.0)
+        return future.result().results[0]
+
+    assert not set_param('fault.stage', 'nonsense').successful
+    assert not set_param('deadline_ms', 0.0).successful
+    assert set_param('deadline_ms', 100.0).successful
+    time.sleep(0.1)
+    response = probe.call('/t_setp/rag_planner', PICK_TASK, state())
+    assert response.success and response.slo_met
