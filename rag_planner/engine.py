@@ -215,6 +215,7 @@ class PlanningEngine:
         """Stop the threads; hung stages are released."""
         self._closed = True
         self.faults.release()
+        self._safe_store.close()
         with self._cond:
             self._cond.notify_all()
         for _ in self._workers:

@@ -2,7 +2,8 @@
 
 Writes are atomic (temporary file, fsync, rename, fsync of the folder): a
 crash at any instant leaves either the old file or the new one, never a
-half-written one. A file that cannot be read is set aside, not fatal.
+half-written one. A file that cannot be read is set aside, not fatal. Writes happen on a
+background thread that coalesces bursts, so answering never waits for a disk.
 """
 
 import json
@@ -24,8 +25,16 @@ class SafePlanStore:
         self._lock = threading.Lock()
         self._plans: dict = {}
         self.load_problem = ''
+        self.write_problem = ''
+        self._dirty = threading.Condition(self._lock)
+        self._version = 0
+        self._written = 0
+        self._closed = False
         if path:
             self._load()
+            self._writer = threading.Thread(target=self._write_loop, name='safe-plan-writer',
+                                            daemon=True)
+            self._writer.start()
 
     @property
     def path(self) -> Optional[str]:
@@ -68,17 +77,55 @@ class SafePlanStore:
             if self._plans.get(robot_id) == steps:
                 return
             self._plans[robot_id] = steps
-            if self._path:
-                self._write_locked()
+            self._version += 1
+            self._dirty.notify()
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until everything put so far is on disk; False on timeout."""
+        if not self._path:
+            return True
+        end = time.monotonic() + timeout_s
+        with self._lock:
+            while self._written < self._version:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._dirty.wait(left)
+        return True
+
+    def close(self) -> None:
+        """Flush and stop the writer."""
+        self.flush()
+        with self._lock:
+            self._closed = True
+            self._dirty.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._closed and self._written >= self._version:
+                    self._dirty.wait(1.0)
+                if self._written >= self._version:
+                    return
+                version, snapshot = self._version, dict(self._plans)
+            problem = ''
+            try:
+                self._write(snapshot)
+            except OSError as exc:
+                problem = f'cannot write {self._path}: {exc}'
+            with self._lock:
+                self.write_problem = problem
+                self._written = version
+                self._dirty.notify_all()
 
     def robots(self) -> dict:
         """A copy of the whole table."""
         with self._lock:
             return dict(self._plans)
 
-    def _write_locked(self) -> None:
+    def _write(self, plans: dict) -> None:
         doc = {'version': FORMAT_VERSION,
-               'plans': {rid: format_plan(steps) for rid, steps in sorted(self._plans.items())}}
+               'plans': {rid: format_plan(steps) for rid, steps in sorted(plans.items())}}
         folder = os.path.dirname(os.path.abspath(self._path))
         os.makedirs(folder, exist_ok=True)
         tmp = f'{self._path}.tmp-{os.getpid()}-{threading.get_ident()}'
