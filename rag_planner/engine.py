@@ -89,6 +89,8 @@ class PrimaryResult:
     confidence: float = 1.0
     cache_hit: bool = False
     family: str = ''
+    fallback_reason: str = ''         # a degraded path inside the stage (e.g. exact k-NN)
+    note: str = ''                    # goes into the answer's message
 
 
 class StageError(RuntimeError):
@@ -169,7 +171,8 @@ class PlanningEngine:
                  safe_store: Optional[SafePlanStore] = None,
                  incidents: Optional[IncidentLog] = None,
                  on_fallback: Optional[Callable[[PlanOutcome], None]] = None,
-                 on_notice: Optional[Callable[[str], None]] = None):
+                 on_notice: Optional[Callable[[str], None]] = None,
+                 faults: Optional[FaultInjector] = None):
         self._config = config
         self._safety = SafetyConfig.from_dict(config.safety_dict())
         self._primary = primary or PrimaryPath()
@@ -177,8 +180,8 @@ class PlanningEngine:
         self._incidents = incidents or IncidentLog(None)
         self._on_fallback = on_fallback
         self._on_notice = on_notice
-        self.faults = FaultInjector(FaultSpec(config['fault.stage'], config['fault.mode'],
-                                              config['fault.delay_ms']))
+        self.faults = faults or FaultInjector()
+        self.faults.set(fault_spec(config))
         self.counters = EngineCounters()
         self._queue: queue.Queue = queue.Queue()
         self._seq = itertools.count()
@@ -198,6 +201,11 @@ class PlanningEngine:
         return self._config
 
     @property
+    def primary(self) -> PrimaryPath:
+        """The primary path."""
+        return self._primary
+
+    @property
     def primary_name(self) -> str:
         """Which primary path answers when nothing fails."""
         return self._primary.name
@@ -207,7 +215,7 @@ class PlanningEngine:
         safety = SafetyConfig.from_dict(config.safety_dict())
         self._config = config
         self._safety = safety
-        spec = FaultSpec(config['fault.stage'], config['fault.mode'], config['fault.delay_ms'])
+        spec = fault_spec(config)
         if spec != self.faults.spec:
             self.faults.set(spec)
 
@@ -247,6 +255,9 @@ class PlanningEngine:
         if self.counters.stuck_workers >= max(1, self._config['max_stuck_workers']) and \
                 self._live_workers() == 0:
             self._fallback(pending, f'degraded: {self.counters.stuck_workers} stuck workers')
+            return
+        if self._queue.qsize() >= self._config['max_queue']:
+            self._fallback(pending, f'overload: {self._queue.qsize()} requests waiting')
             return
         with self._cond:
             heapq.heappush(self._heap, (pending.retrieval_at, pending.seq, pending))
@@ -361,7 +372,8 @@ class PlanningEngine:
         outcome = self._outcome(pending, True, result.steps, result.source,
                                 retrieved_ids=result.retrieved_ids,
                                 confidence=result.confidence, cache_hit=result.cache_hit,
-                                family=result.family)
+                                family=result.family, message=result.note,
+                                fallback_reason=result.fallback_reason)
         if self._answer(pending, outcome):
             self._safe_store_put(pending, result.steps)
 
@@ -512,6 +524,11 @@ class PlanningEngine:
     def _notice(self, message: str) -> None:
         if self._on_notice is not None:
             self._on_notice(message)
+
+
+def fault_spec(config: PlannerConfig) -> FaultSpec:
+    """The fault.* parameters as a FaultSpec."""
+    return FaultSpec(config['fault.stage'], config['fault.mode'], config['fault.delay_ms'])
 
 
 def describe_plan(steps) -> str:

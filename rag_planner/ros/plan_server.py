@@ -18,11 +18,12 @@ from rclpy.task import Future
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 
-from rag_planner.engine import PlanningEngine, PlanOutcome, PlanRequestData
+from rag_planner.engine import fault_spec, PlanningEngine, PlanOutcome, PlanRequestData
+from rag_planner.faults import FaultInjector
 from rag_planner.incident_log import IncidentLog
 from rag_planner.params import check_param, PLANNER_PARAMS, PlannerConfig
 from rag_planner.paths import default_state_dir
-from rag_planner.planner_factory import build_primary
+from rag_planner.planner_factory import build_primary, save_recent
 from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
 from rag_planner.safe_plan_store import SafePlanStore
 from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
@@ -64,7 +65,8 @@ class PlanServer(Node):
             self.get_logger().error(self._safe_plans.load_problem)
         incidents = IncidentLog(config['incident_log'] or f'{state_dir}/incidents.jsonl',
                                 config['incident_log_max_bytes'])
-        primary, notes = build_primary(config, state_dir, self.get_logger().info)
+        faults = FaultInjector(fault_spec(config))
+        primary, notes = build_primary(config, state_dir, faults, self.get_logger().info)
         for note in notes:
             self.get_logger().warning(note)
         self._startup_notes = notes
@@ -74,7 +76,8 @@ class PlanServer(Node):
         self._safe_plan = self.create_publisher(Plan, '~/safe_plan', SAFE_PLAN_QOS)
         self.engine = PlanningEngine(config, primary, self._safe_plans, incidents,
                                      on_fallback=self._publish_safe_plan,
-                                     on_notice=self.get_logger().warning)
+                                     on_notice=self.get_logger().warning, faults=faults)
+        self._state_dir = state_dir
         self.create_service(GetPlan, '~/get_plan', self._on_get_plan)
         self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request, 100)
         self.get_logger().info(
@@ -148,8 +151,12 @@ class PlanServer(Node):
         self._safe_plan.publish(plan_to_msg(outcome))
 
     def destroy_node(self):
-        """Stop the engine's threads, then the node."""
+        """Stop the engine's threads, keep the recent tasks for the next start, stop."""
         self.engine.close()
+        try:
+            save_recent(self.engine.primary, self._state_dir)
+        except OSError as exc:
+            self.get_logger().warning(f'could not save recent tasks: {exc}')
         super().destroy_node()
 
 
