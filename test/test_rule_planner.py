@@ -1,0 +1,407 @@
+"""Tests for rag_planner.task_families and rag_planner.rule_planner."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import pytest
+
+from rag_planner.plan_grammar import check_step, format_plan, parse_plan, Step
+from rag_planner.robot_state import RobotState
+from rag_planner.rule_planner import classify_family, NotUnderstood, rule_plan, RulePlan
+from rag_planner.safety import SafetyConfig, validate_plan
+from rag_planner.task_families import (
+    build_plan, entities_for, EXAMPLES, extract_entities, FAMILIES, MissingEntity, TaskEntities,
+    words_to_digits)
+
+DESIGN_TABLE = [
+    ('pick', 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.',
+     'NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
+     'REPORT DONE SKU-48213'),
+    ('replenish', 'Move 12 units of SKU-10077 from reserve B30-11 to forward bin B02-05.',
+     'NAVIGATE B30-11; SCAN B30-11; PICK SKU-10077 12; NAVIGATE B02-05; SCAN B02-05; '
+     'PLACE B02-05; REPORT DONE SKU-10077'),
+    ('putaway', 'Take TOTE-812 from DOCK-2 and store it at E07-14.',
+     'NAVIGATE DOCK-2; SCAN TOTE-812; LOAD TOTE-812; NAVIGATE E07-14; UNLOAD E07-14; '
+     'REPORT DONE TOTE-812'),
+    ('transfer', 'Bring TOTE-55 from PACK-1 to PACK-6.',
+     'NAVIGATE PACK-1; SCAN TOTE-55; LOAD TOTE-55; NAVIGATE PACK-6; UNLOAD PACK-6; '
+     'REPORT DONE TOTE-55'),
+    ('count', 'Count SKU-33120 at C15-02.',
+     'NAVIGATE C15-02; SCAN C15-02; SCAN SKU-33120; REPORT COUNT SKU-33120'),
+    ('charge', 'Go charge at CHARGER-3.', 'NAVIGATE CHARGER-3; CHARGE CHARGER-3'),
+    ('park', 'Return to STAGING-2 and park.', 'NAVIGATE STAGING-2; HALT'),
+    ('spill', 'Spill at D09-07, report it and wait at STAGING-1.',
+     'REPORT SPILL D09-07; NAVIGATE STAGING-1; WAIT 60'),
+    ('blocked', 'A11-04 is blocked, report it and go to STAGING-3.',
+     'REPORT BLOCKED A11-04; NAVIGATE STAGING-3'),
+    ('misscan', "The label at F20-01 won't scan, retry then escalate to EXCEPTION-1.",
+     'NAVIGATE F20-01; SCAN F20-01; SCAN F20-01; NAVIGATE EXCEPTION-1; REPORT MISSCAN F20-01'),
+    ('stop', 'Stop now.', 'HALT'),
+]
+
+FULL = RobotState(robot_id='robot_7', location='STAGING-1', battery_pct=90.0)
+
+
+def test_table_matches_module_examples():
+    assert tuple(f for f, _, _ in DESIGN_TABLE) == FAMILIES
+    for fam, task, plan in DESIGN_TABLE:
+        assert EXAMPLES[fam] == (task, plan)
+
+
+@pytest.mark.parametrize('family,task,plan', DESIGN_TABLE)
+def test_design_examples_verbatim(family, task, plan):
+    rp = rule_plan(task, FULL, SafetyConfig())
+    assert isinstance(rp, RulePlan)
+    assert rp.family == family and rp.requested_family == family and rp.note == ''
+    assert format_plan(rp.steps) == plan
+    assert classify_family(task) == family
+    assert validate_plan(list(rp.steps), FULL).ok
+
+
+PICK = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
+        'REPORT DONE SKU-48213')
+REPL = ('NAVIGATE B30-11; SCAN B30-11; PICK SKU-10077 12; NAVIGATE B02-05; SCAN B02-05; '
+        'PLACE B02-05; REPORT DONE SKU-10077')
+PUT = ('NAVIGATE DOCK-2; SCAN TOTE-812; LOAD TOTE-812; NAVIGATE E07-14; UNLOAD E07-14; '
+       'REPORT DONE TOTE-812')
+XFER = ('NAVIGATE PACK-1; SCAN TOTE-55; LOAD TOTE-55; NAVIGATE PACK-6; UNLOAD PACK-6; '
+        'REPORT DONE TOTE-55')
+COUNT = 'NAVIGATE C15-02; SCAN C15-02; SCAN SKU-33120; REPORT COUNT SKU-33120'
+SPILL = 'REPORT SPILL D09-07; NAVIGATE STAGING-1; WAIT 60'
+BLOCK = 'REPORT BLOCKED A11-04; NAVIGATE STAGING-3'
+MISS = 'NAVIGATE F20-01; SCAN F20-01; SCAN F20-01; NAVIGATE EXCEPTION-1; REPORT MISSCAN F20-01'
+
+VARIED = [
+    # pick
+    ('pick', 'pick 3 units of sku-48213 from a12-03 and bring them to pack-4', PICK),
+    ('pick', 'PICK THREE UNITS OF SKU 48213 FROM A12-03, BRING TO PACK STATION 4!!', PICK),
+    ('pick', 'To PACK-4: 3 of SKU-48213, bin A12-03', PICK),
+    ('pick', 'robot 7 please grab three units of sku 48213 out of a12-03 for packing station four',
+     PICK),
+    ('pick', 'Bring 3 x SKU-48213 to PACK-4 from A12-03, asap', PICK),
+    ('pick', 'Please, when you get a chance: fetch 3 pcs of item 48213 @ A12-03 -> pack 4', PICK),
+    ('pick', '3 units of SKU-48213 are to be picked from A12-03 and dropped off at PACK-4.', PICK),
+    ('pick', 'Order for PACK-4: SKU-48213, qty 3, location A12-03.', PICK),
+    ('pick', 'For robot 12: pick SKU-48213 x3 at A12-03 to PACK-4', PICK),
+    ('pick', 'Go to A12-03, pick 3 pieces of SKU-48213, then take them to PACK-4.', PICK),
+    ('pick', 'pick SKU-48213 qty: 3 bin A12-03 dest PACK-04', PICK),
+    ('pick', 'Pick 3 units of SKU-48213 from zone A aisle 12 bay 3 for PACK-4', PICK),
+    # replenish
+    ('replenish', 'Replenish B02-05 with 12 SKU-10077 from B30-11.', REPL),
+    ('replenish', 'restock bin b02-05: take twelve of sku 10077 out of b30-11', REPL),
+    ('replenish', 'Refill forward bin B02-05 with a dozen SKU-10077 from reserve B30-11', REPL),
+    ('replenish', 'B02-05 <- B30-11, 12 of SKU-10077', REPL),
+    ('replenish', 'Forward bin B02-05 needs 12 more SKU-10077. Reserve stock sits in B30-11.',
+     REPL),
+    ('replenish', 'Transfer 12 pieces of SKU-10077 from bin B30-11 to bin B02-05.', REPL),
+    # putaway
+    ('putaway', 'Put away tote 812 from dock 2 into bin E07-14', PUT),
+    ('putaway', 'Put away tote #812 at E07-14, it came in on dock door 2', PUT),
+    ('putaway', 'Store TOTE-812 (now at DOCK-2) in E07-14.', PUT),
+    ('putaway', 'TOTE-812 arrived at loading dock two; put it away at E07-14', PUT),
+    ('putaway', 'Putaway: TOTE-812 DOCK-2 -> E07-14', PUT),
+    ('putaway', 'E07-14 is where TOTE-812 goes; grab it off DOCK-2.', PUT),
+    # transfer
+    ('transfer', 'transfer tote 55 from pack station 1 to pack station 6', XFER),
+    ('transfer', 'tote 55 is sitting at pack station 1, bring it to PACK-6', XFER),
+    ('transfer', 'Deliver TOTE-55 to PACK-6; pick it up at PACK-1.', XFER),
+    ('transfer', 'Shuttle tote-55: pack-1 -> pack-6 please', XFER),
+    ('transfer', 'PACK-6 wants TOTE-55, which is at PACK-1.', XFER),
+    ('transfer', 'Can you pick up TOTE-55 at PACK-1 and drop it at PACK-6? Thanks!', XFER),
+    # count
+    ('count', 'how many sku 33120 are in c15-02?', COUNT),
+    ('count', 'Cycle-count bin C15-02 for SKU-33120.', COUNT),
+    ('count', 'Inventory check: SKU-33120 @ C15-02', COUNT),
+    ('count', 'C15-02: count SKU-33120, report back.', COUNT),
+    ('count', 'Audit stock of item 33120 in c15-02 for robot 3', COUNT),
+    # charge
+    ('charge', 'battery low, head to charging station 3', 'NAVIGATE CHARGER-3; CHARGE CHARGER-3'),
+    ('charge', 'Go recharge.', 'NAVIGATE CHARGER-1; CHARGE CHARGER-1'),
+    ('charge', 'charger three please', 'NAVIGATE CHARGER-3; CHARGE CHARGER-3'),
+    ('charge', 'Plug in at CHARGER-3', 'NAVIGATE CHARGER-3; CHARGE CHARGER-3'),
+    # park
+    ('park', 'park at staging-2 please', 'NAVIGATE STAGING-2; HALT'),
+    ('park', 'End of shift: go park in staging area two.', 'NAVIGATE STAGING-2; HALT'),
+    ('park', 'Drive to STAGING-2 and stop.', 'NAVIGATE STAGING-2; HALT'),
+    ('park', 'Move to staging 2, park and halt.', 'NAVIGATE STAGING-2; HALT'),
+    ('park', 'Head back to STAGING-2 and stay there', 'NAVIGATE STAGING-2; HALT'),
+    # spill
+    ('spill', 'There is a spill near d09-07; report it and go wait at staging 1', SPILL),
+    ('spill', 'Wet floor at D09-07, report, then hold at STAGING-1.', SPILL),
+    ('spill', 'wait at staging area 1 - there is a spill at D09-07', SPILL),
+    ('spill', 'Spill at D09-07: report it, wait at STAGING-1 for 2 minutes.',
+     'REPORT SPILL D09-07; NAVIGATE STAGING-1; WAIT 120'),
+    ('spill', 'Please report the spill at D09-07 and wait ninety seconds at STAGING-1.',
+     'REPORT SPILL D09-07; NAVIGATE STAGING-1; WAIT 90'),
+    # blocked
+    ('blocked', 'aisle A11-04 obstructed by a pallet; go to staging 3', BLOCK),
+    ('blocked', "Can't get through at a11-04. Report it, go to staging area three.", BLOCK),
+    ('blocked', 'Report A11-04 as blocked and move to STAGING-3 for robot 9', BLOCK),
+    ('blocked', "A11-04 can't be reached, tell the system and go to STAGING-3.", BLOCK),
+    # misscan
+    ('misscan', 'Barcode at F20-01 is unreadable; try again and then go to exception desk 1',
+     MISS),
+    ('misscan', 'misscan at f20-01 - retry, then escalate to EXCEPTION-1', MISS),
+    ('misscan', 'Quick one: exception station one should look at F20-01: the barcode is torn.',
+     MISS),
+    ('misscan', 'Rescan F20-01; if still unreadable, take it to EXCEPTION-1.', MISS),
+    # stop
+    ('stop', 'EMERGENCY STOP', 'HALT'),
+    ('stop', 'halt!', 'HALT'),
+    ('stop', "Don't move.", 'HALT'),
+    ('stop', 'stop', 'HALT'),
+    ('stop', 'Abort the pick at A12-03 and stop immediately', 'HALT'),
+    ('stop', 'e-stop, now', 'HALT'),
+]
+
+
+@pytest.mark.parametrize('family,task,plan', VARIED)
+def test_varied_wordings(family, task, plan):
+    rp = rule_plan(task, FULL)
+    assert (rp.family, format_plan(rp.steps)) == (family, plan)
+
+
+@pytest.mark.parametrize('task', [
+    '', '   ', 'asdf', 'go to C04-01', 'hello robot 7', 'SKU-48213', '!!!???', 'x' * 10240,
+    'Pick 3 units of SKU-48213 from A12-03',  # no destination
+    'Pick SKU-48213 from A12-03 to PACK-4',  # no quantity
+    'Pick 3 units from A12-03 to PACK-4',  # no sku
+    'Pick 3 units of SKU-48213 from Z99-03 to PACK-4',  # bad bin
+    'Transfer TOTE-55 to PACK-6',  # no source
+    'Spill at D09-07',  # nowhere to wait
+    'The label at F20-01 will not scan',  # no exception station
+    'Pick 3 of SKU-48213 from A12-03 to A12-03',  # same place twice
+])
+def test_not_understood(task):
+    with pytest.raises(NotUnderstood) as exc:
+        rule_plan(task, FULL)
+    assert str(exc.value)
+
+
+def test_not_understood_mentions_invalid_ids():
+    with pytest.raises(NotUnderstood, match='Z99-03'):
+        rule_plan('Pick 3 units of SKU-48213 from Z99-03 to PACK-4', FULL)
+    with pytest.raises(NotUnderstood, match='TOTE-0'):
+        rule_plan('Bring TOTE-0 from PACK-1 to PACK-6', FULL)
+
+
+def test_non_string_task():
+    with pytest.raises(NotUnderstood):
+        rule_plan(None, FULL)
+    assert classify_family(None) is None
+    assert classify_family('') is None
+
+
+def test_defaults_and_determinism():
+    task = VARIED[3][1]
+    first = rule_plan(task)
+    for _ in range(5):
+        assert rule_plan(task) == first
+
+
+# ---------------------------------------------------------------- low battery (rule 6)
+LOW = RobotState(robot_id='robot_7', location='A01-01', battery_pct=9.0)
+
+
+@pytest.mark.parametrize('family,task,_', [r for r in DESIGN_TABLE if r[0] not in
+                                           ('stop', 'charge')])
+def test_low_battery_gives_default_charge_plan(family, task, _):
+    rp = rule_plan(task, LOW, SafetyConfig(default_charger='CHARGER-5'))
+    assert format_plan(rp.steps) == 'NAVIGATE CHARGER-5; CHARGE CHARGER-5'
+    assert rp.family == 'charge' and rp.requested_family == family
+    assert 'battery' in rp.note and 'CHARGER-5' in rp.note
+    assert validate_plan(list(rp.steps), LOW).ok
+
+
+def test_low_battery_stop_and_charge_keep_their_plans():
+    assert rule_plan('Stop now.', LOW).steps == (Step('HALT'),)
+    rp = rule_plan('Go charge at CHARGER-3.', LOW)
+    assert format_plan(rp.steps) == 'NAVIGATE CHARGER-3; CHARGE CHARGER-3' and rp.note == ''
+    assert validate_plan(list(rp.steps), LOW).ok
+
+
+def test_low_battery_nan_and_blocked_default_charger():
+    nan = RobotState(battery_pct=float('nan'))
+    assert rule_plan('Count SKU-33120 at C15-02.', nan).family == 'charge'
+    blocked = RobotState(battery_pct=5.0, blocked=('CHARGER',))
+    rp = rule_plan('Count SKU-33120 at C15-02.', blocked)
+    assert rp.steps == (Step('HALT'),) and 'blocked' in rp.note
+    assert validate_plan(list(rp.steps), blocked).ok
+
+
+def test_low_battery_threshold_from_config():
+    state = RobotState(battery_pct=30.0)
+    assert rule_plan('Count SKU-33120 at C15-02.', state).family == 'count'
+    assert rule_plan('Count SKU-33120 at C15-02.', state,
+                     SafetyConfig(min_battery_pct=50)).family == 'charge'
+
+
+def test_charge_at_current_charger_keeps_canonical_plan():
+    at = RobotState(location='CHARGER-3', battery_pct=5.0)
+    rp = rule_plan('Go charge at CHARGER-3.', at)
+    assert format_plan(rp.steps) == 'NAVIGATE CHARGER-3; CHARGE CHARGER-3'
+    assert validate_plan(list(rp.steps), at).ok
+
+
+# ---------------------------------------------------------------- entity extraction
+def test_words_to_digits():
+    assert words_to_digits('three units, twenty-one, ninety nine') == '3 units, 21, 99'
+    assert words_to_digits('a dozen and half a dozen') == '12 and 6'
+    assert words_to_digits('quick one: pick one unit') == 'quick one: pick 1 unit'
+    assert words_to_digits('someone phoned') == 'someone phoned'
+
+
+@pytest.mark.parametrize('text,field,value', [
+    ('a12-03', 'bins', ('A12-03',)), ('bin A12-3', 'bins', ('A12-03',)),
+    ('zone C aisle 5 bay 12', 'bins', ('C05-12',)), ('tote 55', 'totes', ('TOTE-55',)),
+    ('tote #0055', 'totes', ('TOTE-55',)), ('TOTE-812', 'totes', ('TOTE-812',)),
+    ('container 9', 'totes', ('TOTE-9',)),
+    ('sku 48213', 'skus', ('SKU-48213',)), ('SKU#48213', 'skus', ('SKU-48213',)),
+    ('item no. 48213', 'skus', ('SKU-48213',)), ('pick 48213 now', 'skus', ('SKU-48213',)),
+    ('pack station 4', 'stations', ('PACK-4',)), ('packing station 4', 'stations', ('PACK-4',)),
+    ('pack station four', 'stations', ('PACK-4',)), ('PACK-04', 'stations', ('PACK-4',)),
+    ('charger 3', 'stations', ('CHARGER-3',)), ('charging station 3', 'stations', ('CHARGER-3',)),
+    ('dock 2', 'stations', ('DOCK-2',)), ('dock door 2', 'stations', ('DOCK-2',)),
+    ('loading dock two', 'stations', ('DOCK-2',)),
+    ('staging area 2', 'stations', ('STAGING-2',)), ('staging zone twelve', 'stations',
+                                                     ('STAGING-12',)),
+    ('exception 1', 'stations', ('EXCEPTION-1',)),
+    ('exception station 1', 'stations', ('EXCEPTION-1',)),
+    ('exceptions desk 20', 'stations', ('EXCEPTION-20',)),
+    ('3 units', 'qty', 3), ('three units', 'qty', 3), ('qty: 7', 'qty', 7), ('x5', 'qty', 5),
+    ('5x', 'qty', 5), ('a dozen', 'qty', 12), ('a single unit', 'qty', 1),
+    ('wait 90 seconds', 'seconds', 90), ('for 2 minutes', 'seconds', 120),
+    ('for robot 7', 'qty', None), ('for robot 7', 'robot', '7'),
+    ('for robot_7', 'qty', None), ('by 5 pm', 'qty', None), ('battery at 12%', 'qty', None),
+    ('order #4471', 'qty', None), ('P1: urgent', 'qty', None), ('until 14:30', 'qty', None),
+    ('Next task: 14 units', 'qty', 14), ('order 3 units', 'qty', 3),
+    ('G12-03', 'invalid', ('G12-03',)), ('A41-03', 'invalid', ('A41-03',)),
+    ('PACK-25', 'invalid', ('PACK-25',)), ('TOTE-0', 'invalid', ('TOTE-0',)),
+    ('SKU-4821', 'invalid', ('SKU-4821',)),
+])
+def test_extract_entities(text, field, value):
+    assert getattr(extract_entities(text), field) == value
+
+
+def test_extract_order_and_roles():
+    e = extract_entities('To PACK-4: 3 of SKU-48213, bin A12-03')
+    assert e.locations == ('PACK-4', 'A12-03') and e.roles == ('dst', '')
+    e = extract_entities('Take TOTE-812 from DOCK-2 and store it at E07-14.')
+    assert e.roles == ('src', 'dst') and e.role_of('E07-14') == 'dst'
+    assert e.role_of('A01-01') == ''
+    assert e.stations_of('dock') == ('DOCK-2',)
+
+
+def test_pack_as_a_verb_is_not_a_station():
+    e = extract_entities('Pack 3 units of SKU-12345 at A01-01 to PACK-2')
+    assert e.stations == ('PACK-2',) and e.qty == 3
+
+
+def test_extract_garbage_is_safe():
+    assert extract_entities(None) == TaskEntities()
+    assert extract_entities('') == TaskEntities()
+    e = extract_entities('A12-03 ' * 5000)
+    assert len(e.bins) <= 300
+
+
+# ---------------------------------------------------------------- build_plan
+def test_build_plan_from_hand_made_entities():
+    e = entities_for(bins=('A12-03',), stations=('PACK-4',), skus=('SKU-48213',), qty=3)
+    assert format_plan(build_plan('pick', e, None, None)) == PICK
+    assert build_plan('charge', TaskEntities(), FULL, SafetyConfig(default_charger='CHARGER-9')) \
+        == parse_plan('NAVIGATE CHARGER-9; CHARGE CHARGER-9')
+    assert build_plan('stop', TaskEntities()) == [Step('HALT')]
+
+
+@pytest.mark.parametrize('family', [f for f in FAMILIES if f not in ('charge', 'stop')])
+def test_build_plan_missing_entities(family):
+    with pytest.raises(MissingEntity):
+        build_plan(family, TaskEntities(), FULL, SafetyConfig())
+
+
+def test_build_plan_unknown_family():
+    with pytest.raises(ValueError, match='unknown task family'):
+        build_plan('dance', TaskEntities())
+
+
+def test_every_family_example_builds_a_valid_plan():
+    for fam, (task, plan) in EXAMPLES.items():
+        steps = build_plan(fam, extract_entities(task), FULL, SafetyConfig())
+        assert format_plan(steps) == plan
+        assert validate_plan(steps, FULL).ok
+
+
+# ---------------------------------------------------------------- fuzzing
+_WORDS = ['pick', 'bring', 'to', 'from', 'at', 'tote', '55', 'sku', '48213', 'SKU-48213',
+          'A12-03', 'b02-05', 'PACK-4', 'pack', 'station', 'four', 'dock', '2', 'charger',
+          'staging', 'area', 'spill', 'blocked', "won't", 'scan', 'exception', '1', 'stop',
+          'halt', 'park', 'count', 'units', 'x', 'of', 'robot', '7', 'wait', 'minutes', '-',
+          ',', ';', 'TOTE-812', 'E07-14', 'STAGING-3', 'EXCEPTION-1', 'CHARGER-3', 'a', 'dozen',
+          'replenish', 'store', 'it', '<-', '->', 'twenty', '0', '999', 'G12-03', 'PACK-25']
+
+
+def _check_answer(task, state):
+    try:
+        rp = rule_plan(task, state)
+    except NotUnderstood as exc:
+        assert str(exc)
+        return
+    assert rp.family in FAMILIES and 1 <= len(rp.steps) <= 16
+    assert all(check_step(s) is None for s in rp.steps), rp.steps
+    assert rule_plan(task, state) == rp  # deterministic
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_fuzz_random_text(task):
+    _check_answer(task, FULL)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=14).map(' '.join),
+       st.floats(allow_nan=True, allow_infinity=True))
+def test_fuzz_domain_words(task, battery):
+    state = RobotState(location='STAGING-1', battery_pct=battery)
+    _check_answer(task, state)
+    try:
+        rp = rule_plan(task, state)
+    except NotUnderstood:
+        return
+    if not (battery >= 15.0):  # low or NaN battery: HALT or a plan that starts by charging
+        assert validate_plan(list(rp.steps), state).ok
+        assert rp.family in ('charge', 'stop')
+
+
+def test_low_battery_blocked_requested_charger_uses_default():
+    state = RobotState(battery_pct=5.0, blocked=('CHARGER-3',))
+    rp = rule_plan('Go charge at CHARGER-3.', state)
+    assert format_plan(rp.steps) == 'NAVIGATE CHARGER-1; CHARGE CHARGER-1'
+    assert 'blocked' in rp.note and validate_plan(list(rp.steps), state).ok
+    # with a full battery the blocked charger plan is returned and the validator refuses it
+    full = RobotState(battery_pct=90.0, blocked=('CHARGER-3',))
+    assert validate_plan(list(rule_plan('Go charge at CHARGER-3.', full).steps), full).rules \
+        == (5,)
+
+
+@pytest.mark.parametrize('task,plan,excluded', [
+    ("Don't go to PACK-3, bring TOTE-55 from PACK-1 to PACK-6", XFER, ('PACK-3',)),
+    ('Bring TOTE-55 from PACK-1, not PACK-2, to PACK-6', XFER, ('PACK-2',)),
+    ("Avoid A11-04, it's blocked; go to STAGING-3", BLOCK, ('A11-04',)),
+    ('Do not enter A11-04; it is blocked. Report it and go to STAGING-3', BLOCK, ('A11-04',)),
+    ("Don't forget to pick 3 of SKU-48213 from A12-03 to PACK-4", PICK, ()),
+])
+def test_negated_locations(task, plan, excluded):
+    rp = rule_plan(task, FULL)
+    assert format_plan(rp.steps) == plan
+    assert rp.entities.excluded == excluded
+
+
+@pytest.mark.parametrize('task', [
+    'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4; C04-01 is blocked',
+    'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4, avoid the spill in C04',
+])
+def test_move_task_mentioning_a_blockage_stays_a_move(task):
+    assert format_plan(rule_plan(task, FULL).steps) == PICK
+
+
+def test_spaced_bin():
+    assert format_plan(rule_plan('pick 3 of sku 48213 from a12 03 to pack 4', FULL).steps) == PICK
