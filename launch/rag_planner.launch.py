@@ -1,4 +1,5 @@
-"""Start the plan server and the diagnostics node.
+"""
+Start the plan server and the diagnostics node.
 
     ros2 launch rag_planner rag_planner.launch.py namespace:=robot_7 use_sim_time:=true
 """
@@ -11,11 +12,20 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from launch_ros.utilities import make_namespace_absolute, prefix_namespace
 
 
 def _planner_name(context):
-    namespace = LaunchConfiguration('namespace').perform(context).strip('/')
-    return f'/{namespace}/rag_planner' if namespace else '/rag_planner'
+    """
+    Fully qualified planner name, resolved as launch_ros resolves the Node's namespace.
+
+    The namespace argument is prefixed by any PushRosNamespace of an including launch
+    file (ros_namespace), e.g. /fleet/robot_7/rag_planner.
+    """
+    namespace = make_namespace_absolute(prefix_namespace(
+        context.launch_configurations.get('ros_namespace'),
+        LaunchConfiguration('namespace').perform(context)))
+    return namespace.rstrip('/') + '/rag_planner'
 
 
 def _nodes(context):
@@ -33,7 +43,8 @@ def _nodes(context):
         package='rag_planner', executable='plan_diagnostics', name='rag_planner_diagnostics',
         namespace=LaunchConfiguration('namespace'), output='screen',
         condition=IfCondition(LaunchConfiguration('diagnostics')),
-        parameters=[{'planners': [_planner_name(context)], 'use_sim_time': use_sim_time}],
+        parameters=[os.path.join(share, 'config', 'diagnostics.yaml'),
+                    {'planners': [_planner_name(context)], 'use_sim_time': use_sim_time}],
         arguments=['--ros-args', '--log-level', log_level])
     return [planner, diagnostics]
 

@@ -1,4 +1,5 @@
-"""The planning engine: stages on worker threads, a watchdog that holds the deadline.
+"""
+The planning engine: stages on worker threads, a watchdog that holds the deadline.
 
 A request is checked, then queued for a worker that runs the primary path
 (retrieve -> generate, or retrieve -> retrieval baseline, or the rule
@@ -102,7 +103,8 @@ class StageError(RuntimeError):
 
 
 class PrimaryPath:
-    """The rule planner as primary path; subclasses add retrieval and generation.
+    """
+    The rule planner as primary path; subclasses add retrieval and generation.
 
     ``run`` is called on a worker thread and reports stage boundaries through
     ``progress(stage)`` so the watchdog applies the right budget.
@@ -197,17 +199,17 @@ class PlanningEngine:
     # ------------------------------------------------------------------ config
     @property
     def config(self) -> PlannerConfig:
-        """Parameters in force."""
+        """Return the parameters in force."""
         return self._config
 
     @property
     def primary(self) -> PrimaryPath:
-        """The primary path."""
+        """Return the primary path."""
         return self._primary
 
     @property
     def primary_name(self) -> str:
-        """Which primary path answers when nothing fails."""
+        """Return which primary path answers when nothing fails."""
         return self._primary.name
 
     def update_config(self, config: PlannerConfig) -> None:
@@ -527,10 +529,10 @@ class PlanningEngine:
 
 
 def fault_spec(config: PlannerConfig) -> FaultSpec:
-    """The fault.* parameters as a FaultSpec."""
+    """Return the fault.* parameters as a FaultSpec."""
     return FaultSpec(config['fault.stage'], config['fault.mode'], config['fault.delay_ms'])
 
 
 def describe_plan(steps) -> str:
-    """Plan as one line of text."""
+    """Return a plan as one line of text."""
     return '; '.join(str(s) if isinstance(s, Step) else str(s) for s in steps)

@@ -31,7 +31,7 @@ class FaultInjector:
 
     @property
     def spec(self) -> FaultSpec:
-        """The fault in force."""
+        """Return the fault in force."""
         return self._spec
 
     def set(self, spec: FaultSpec) -> None:

@@ -21,7 +21,7 @@ class IncidentLog:
 
     @property
     def path(self) -> Optional[str]:
-        """The current log file (None = disabled)."""
+        """Return the current log file (None = disabled)."""
         return self._path
 
     def append(self, record: dict) -> None:

@@ -106,7 +106,7 @@ def classify(p95: float, p99: float, fallback_ratio: float, slo_ms: float, warn_
 
 
 def percentile(values, q: float) -> Optional[float]:
-    """One percentile of a sequence, None when empty (benchmarks)."""
+    """Return one percentile of a sequence, None when empty (benchmarks)."""
     if len(values) == 0:
         return None
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))

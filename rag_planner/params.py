@@ -1,4 +1,5 @@
-"""Planner parameters: declared once here, with defaults and descriptions.
+"""
+Planner parameters: declared once here, with defaults and descriptions.
 
 The plan server declares every entry as a ROS parameter; the core reads the
 same names from a plain dict, so benchmarks and tests need no ROS.
@@ -120,24 +121,24 @@ class PlannerConfig:
 
     @classmethod
     def from_dict(cls, overrides: Optional[Mapping[str, Any]] = None) -> 'PlannerConfig':
-        """Defaults updated by overrides; raise ValueError on an unknown name or bad value."""
+        """Build from defaults and overrides; raise ValueError on an unknown name or value."""
         values = {s.name: s.default for s in PLANNER_PARAMS}
         for name, value in (overrides or {}).items():
             values[name] = check_param(name, value)
         return cls(values)
 
     def __getitem__(self, name: str) -> Any:
-        """Value of one parameter."""
+        """Return the value of one parameter."""
         return self.values[name]
 
     def with_value(self, name: str, value: Any) -> 'PlannerConfig':
-        """A copy with one parameter changed (validated)."""
+        """Return a copy with one parameter changed (validated)."""
         values = dict(self.values)
         values[name] = check_param(name, value)
         return PlannerConfig(values)
 
     def safety_dict(self) -> dict:
-        """The safety.* parameters as SafetyConfig keyword arguments."""
+        """Return the safety.* parameters as SafetyConfig keyword arguments."""
         return {k.split('.', 1)[1]: v for k, v in self.values.items() if k.startswith('safety.')}
 
 

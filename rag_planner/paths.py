@@ -8,7 +8,7 @@ _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def share_dir() -> Path:
-    """share/rag_planner of the install, else the source checkout's root."""
+    """Return share/rag_planner of the install, else the source checkout's root."""
     try:
         from ament_index_python.packages import get_package_share_directory
         share = Path(get_package_share_directory(PACKAGE))
@@ -20,17 +20,17 @@ def share_dir() -> Path:
 
 
 def config_file(name: str) -> Path:
-    """A file of config/."""
+    """Return the path of a file in config/."""
     return share_dir() / 'config' / name
 
 
 def model_dir() -> Path:
-    """The shipped generator model folder."""
+    """Return the shipped generator model folder."""
     return share_dir() / 'models' / 'generator'
 
 
 def default_state_dir(node_name: str) -> Path:
-    """Per-node folder for persisted state (last-known safe plans, cache, incidents)."""
+    """Return the per-node folder of persisted state (safe plans, cache, incidents)."""
     base = os.environ.get('XDG_STATE_HOME') or os.path.join(Path.home(), '.local', 'state')
     safe = node_name.strip('/').replace('/', '__') or PACKAGE
     return Path(base) / PACKAGE / safe

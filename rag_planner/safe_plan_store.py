@@ -1,4 +1,5 @@
-"""Last-known safe plan of every robot, persisted so it survives a restart.
+"""
+Last-known safe plan of every robot, persisted so it survives a restart.
 
 Writes are atomic (temporary file, fsync, rename, fsync of the folder): a
 crash at any instant leaves either the old file or the new one, never a
@@ -38,7 +39,7 @@ class SafePlanStore:
 
     @property
     def path(self) -> Optional[str]:
-        """The file the plans are persisted to (None = memory only)."""
+        """Return the file the plans are persisted to (None = memory only)."""
         return self._path
 
     def _load(self) -> None:
@@ -64,7 +65,7 @@ class SafePlanStore:
                                  f'set aside as {aside}')
 
     def get(self, robot_id: str) -> Optional[tuple]:
-        """The robot's last-known safe plan, or None."""
+        """Return the robot's last-known safe plan, or None."""
         with self._lock:
             return self._plans.get(robot_id)
 
@@ -119,7 +120,7 @@ class SafePlanStore:
                 self._dirty.notify_all()
 
     def robots(self) -> dict:
-        """A copy of the whole table."""
+        """Return a copy of the whole table."""
         with self._lock:
             return dict(self._plans)
 

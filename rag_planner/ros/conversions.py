@@ -8,28 +8,28 @@ from rag_planner_interfaces.msg import RobotState as RobotStateMsg
 
 
 def state_from_msg(msg: RobotStateMsg) -> RobotState:
-    """Core state from a RobotState message (values are checked later, not here)."""
+    """Convert a RobotState message (values are checked later, not here)."""
     return RobotState(robot_id=msg.robot_id, location=msg.location,
                       battery_pct=float(msg.battery_pct), carrying=bool(msg.carrying),
                       blocked=tuple(msg.blocked))
 
 
 def state_to_msg(state: RobotState) -> RobotStateMsg:
-    """RobotState message from a core state."""
+    """Convert a core state to a RobotState message."""
     return RobotStateMsg(robot_id=state.robot_id, location=state.location,
                          battery_pct=float(state.battery_pct), carrying=bool(state.carrying),
                          blocked=list(state.blocked))
 
 
 def latency_to_msg(times: StageTimes) -> StageLatency:
-    """StageLatency message from stage times."""
+    """Convert stage times to a StageLatency message."""
     return StageLatency(embed_ms=float(times.embed_ms), retrieve_ms=float(times.retrieve_ms),
                         generate_ms=float(times.generate_ms),
                         validate_ms=float(times.validate_ms), total_ms=float(times.total_ms))
 
 
 def plan_to_msg(outcome: PlanOutcome) -> Plan:
-    """Plan message of an outcome."""
+    """Convert an outcome to a Plan message."""
     return Plan(plan_id=outcome.plan_id,
                 steps=[PlanStep(action=s.action, args=list(s.args)) for s in outcome.steps],
                 source=outcome.source, retrieved_ids=list(outcome.retrieved_ids),
@@ -37,10 +37,10 @@ def plan_to_msg(outcome: PlanOutcome) -> Plan:
 
 
 def steps_from_msg(plan: Plan) -> tuple:
-    """Core steps of a Plan message."""
+    """Convert a Plan message to core steps."""
     return tuple(Step(s.action, tuple(s.args)) for s in plan.steps)
 
 
 def plan_text(plan: Plan) -> str:
-    """A Plan message as one line of the plan grammar."""
+    """Format a Plan message as one line of the plan grammar."""
     return '; '.join(' '.join([s.action, *s.args]) for s in plan.steps)

@@ -1,4 +1,5 @@
-"""demo: start a planner and its diagnostics, send the sample tasks as a robot would, stop.
+"""
+demo: start a planner and its diagnostics, send the sample tasks as a robot would, stop.
 
 What `make demo` runs. Each node is its own process on real DDS; the demo
 uses its own namespace and state folder so it disturbs nothing else.

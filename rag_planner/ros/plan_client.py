@@ -1,4 +1,5 @@
-"""plan_client: ask a plan server for plans from the command line, as a robot would.
+"""
+plan_client: ask a plan server for plans from the command line, as a robot would.
 
     plan_client "Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4." \
         --robot-id robot_7 --location DOCK-1 --battery 80 --planner /robot_7/rag_planner
@@ -21,7 +22,7 @@ from rag_planner_interfaces.srv import GetPlan
 
 
 def load_samples(path: str) -> list:
-    """(task, RobotState) pairs of a sample file: a list, or a mapping with 'tasks'."""
+    """Read (task, RobotState) pairs from a sample file (a list or a 'tasks' mapping)."""
     with open(path, 'r', encoding='utf-8') as f:
         doc = yaml.safe_load(f)
     items = doc.get('tasks', doc.get('samples', [])) if isinstance(doc, dict) else doc
@@ -44,7 +45,7 @@ class PlanClient(Node):
         self.diagnostics = msg
 
     def wait_for_server(self, timeout_s: float) -> bool:
-        """True once the service is on the graph."""
+        """Wait for the service; return True once it is on the graph."""
         return self._client.wait_for_service(timeout_sec=timeout_s)
 
     def call(self, task: str, state: RobotState, deadline_ms: int = 0,
@@ -61,7 +62,7 @@ class PlanClient(Node):
         return future.result(), rtt
 
     def wait_for_diagnostics(self, timeout_s: float):
-        """The next DiagnosticArray, or None."""
+        """Return the next DiagnosticArray, or None."""
         self.diagnostics = None
         end = time.monotonic() + timeout_s
         while self.diagnostics is None and time.monotonic() < end:
@@ -70,7 +71,7 @@ class PlanClient(Node):
 
 
 def format_response(task: str, response, rtt_ms: float) -> str:
-    """Human-readable answer."""
+    """Format an answer for people."""
     lines = [f'task:    {task}',
              f'plan:    {plan_text(response.plan)}',
              f'source:  {response.plan.source}   success: {response.success}   '
@@ -82,7 +83,7 @@ def format_response(task: str, response, rtt_ms: float) -> str:
 
 
 def format_diagnostics(msg: DiagnosticArray) -> str:
-    """Human-readable /diagnostics summary."""
+    """Format a /diagnostics message for people."""
     levels = {0: 'OK', 1: 'WARN', 2: 'ERROR', 3: 'STALE'}
     out = []
     for status in msg.status:

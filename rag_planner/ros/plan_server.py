@@ -1,4 +1,5 @@
-"""plan_server: the ROS 2 face of the planning engine.
+"""
+plan_server: the ROS 2 face of the planning engine.
 
 Service ``~/get_plan``, topics ``~/plan_request`` -> ``~/plan_result``, one
 ``PlanEvent`` on ``~/events`` per answer, and ``~/safe_plan`` (transient
