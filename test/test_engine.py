@@ -79,6 +79,7 @@ def test_generation_hang_answers_before_deadline():
     assert out.source == 'rule_based'
     assert 'generation exceeded' in out.fallback_reason
     assert out.times.total_ms < 150
+    assert len(eng.watchdog_lags_ms) == 1 and eng.counters.watchdog_answers == 1
     eng.close()
 
 

@@ -19,7 +19,8 @@ from rclpy.task import Future
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 
-from rag_planner.engine import fault_spec, PlanningEngine, PlanOutcome, PlanRequestData
+from rag_planner.engine import (fault_spec, GIL_SWITCH_INTERVAL_S, PlanningEngine,
+                                PlanOutcome, PlanRequestData)
 from rag_planner.faults import FaultInjector
 from rag_planner.incident_log import IncidentLog
 from rag_planner.params import check_param, PLANNER_PARAMS, PlannerConfig
@@ -163,6 +164,7 @@ class PlanServer(Node):
 
 def main(args=None) -> int:
     """Run one plan server until shutdown."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     rclpy.init(args=args)
     try:
         node = PlanServer()
