@@ -6,6 +6,7 @@ skipped with the reason shown by ``pytest -ra``. In a ROS 2 installation
 """
 
 import os
+import random
 import threading
 import unittest
 
@@ -33,6 +34,12 @@ from rag_planner_interfaces.srv import GetPlan
 LAUNCH_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            'launch', 'rag_planner.launch.py')
 NAMESPACE = 'launch_robot'
+
+# As in conftest.py: a DDS domain of its own, loopback only, so other runs on this
+# machine cannot answer for (or disturb) this one. Needed when the file is run by the
+# launch_test command, which does not load conftest.py; the launched nodes inherit it.
+os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(10, 99)))
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 
 
 @pytest.mark.launch_test

@@ -1,5 +1,6 @@
 """plan_diagnostics: PlanEvents of one or more planners -> /diagnostics at 1 Hz."""
 
+import signal
 import sys
 import time
 
@@ -88,6 +89,8 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # ros2 launch and `timeout` may send a second SIGINT while we clean up.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -7,6 +7,7 @@ local) whenever the fallback chain answers. The engine's own threads do the
 work and hold the deadline; the executor only moves messages.
 """
 
+import signal
 import sys
 import time
 
@@ -179,6 +180,8 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # ros2 launch and `timeout` may send a second SIGINT while we clean up.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
