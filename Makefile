@@ -21,7 +21,8 @@ setup:
 demo: setup
 	@$(ENV) .venv/bin/python -m rag_planner.ros.demo
 
-test: setup
+test:
+	@bash scripts/setup.sh --with-train
 	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)
 
 lint: setup

@@ -9,6 +9,14 @@
 # visible). Elsewhere ROS 2 Jazzy comes from PyPI wheels.
 set -euo pipefail
 
+WITH_TRAIN=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-train) WITH_TRAIN=1 ;;   # torch too: training and its tests
+    *) echo "usage: scripts/setup.sh [--with-train]" >&2; exit 2 ;;
+  esac
+done
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
@@ -58,6 +66,23 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$WANT" ]]; then
   echo "$WANT" > "$STAMP"
 else
   log "Python packages up to date"
+fi
+
+TRAIN_STAMP="$VENV/.rag_planner_train_requirements"
+if [[ $WITH_TRAIN == 1 ]]; then
+  WANT_TRAIN="$(cat requirements/train.txt "${REQS[@]}" | sha256sum | cut -d' ' -f1)"
+  if [[ ! -f "$TRAIN_STAMP" || "$(cat "$TRAIN_STAMP")" != "$WANT_TRAIN" ]]; then
+    log "installing the training packages (torch, CPU build)"
+    PIPLOG="$ROOT/log/pip-install-train.txt"; : > "$PIPLOG"
+    PIP_ARGS=()
+    for req in "${REQS[@]}"; do
+      [[ $req == requirements/models-nodeps.txt ]] && continue
+      PIP_ARGS+=(-r "$req")
+    done
+    "$PY" -m pip install --disable-pip-version-check -q "${PIP_ARGS[@]}" -r requirements/train.txt \
+      >>"$PIPLOG" 2>&1 || { cat "$PIPLOG" >&2; log "pip install failed"; exit 1; }
+    echo "$WANT_TRAIN" > "$TRAIN_STAMP"
+  fi
 fi
 
 # colcon and the ament CMake modules live in the venv in wheel mode.
