@@ -1,0 +1,1 @@
+"""Command-line tools: library generator, index builder, retrieval benchmark."""
