@@ -39,6 +39,10 @@ setup(
             'plan_server = rag_planner.ros.plan_server:main',
             'plan_diagnostics = rag_planner.ros.plan_diagnostics:main',
             'plan_client = rag_planner.ros.plan_client:main',
+            'make_library = rag_planner.tools.make_library:main',
+            'build_index = rag_planner.tools.build_index:main',
+            'bench_retrieval = rag_planner.tools.bench_retrieval:main',
+            'bench_watchdog = rag_planner.tools.bench_watchdog:main',
         ],
     },
 )

@@ -14,7 +14,7 @@ def share_dir() -> Path:
         share = Path(get_package_share_directory(PACKAGE))
         if (share / 'config').is_dir():
             return share
-    except (ImportError, LookupError, ValueError):
+    except (ImportError, LookupError, ValueError, OSError):
         pass
     return _SOURCE_ROOT
 

@@ -144,6 +144,7 @@ class GeneratedPath(RetrievedPath):
         self._lock = threading.Lock()
 
     def _encode(self, task: str, times) -> object:
+        """Return the task's Encoded from a small LRU, else from the embedder."""
         with self._lock:
             enc = self._encoded.get(task)
             if enc is not None:
@@ -157,16 +158,26 @@ class GeneratedPath(RetrievedPath):
         times.embed_ms += (time.perf_counter() - start) * 1000.0
         if not np.all(np.isfinite(enc.token_states)):
             raise StageError('embed', 'token states are not finite')
+        self._remember(task, enc)
+        return enc
+
+    def _remember(self, task: str, enc) -> None:
         with self._lock:
             self._encoded[task] = enc
+            self._encoded.move_to_end(task)
             if len(self._encoded) > self._encoded_size:
                 self._encoded.popitem(last=False)
-        return enc
 
     def run(self, request, state, safety, config, faults, progress, times):
         """Retrieve, then generate the plan from task states and retrieved plans."""
-        encoded = self._encode(request.task, times)
         retrieval = self._retrieve(request.task, config, times)
+        encoded = retrieval.encoded
+        if encoded is None:  # a retrieval cache hit: token states from our own cache
+            encoded = self._encode(request.task, times)
+        elif not np.all(np.isfinite(encoded.token_states)):
+            raise StageError('embed', 'token states are not finite')
+        else:
+            self._remember(request.task, encoded)
         progress('generate')
         start = time.perf_counter()
         garbage = faults.hit('generate')
