@@ -13,10 +13,10 @@ import unittest
 import pytest
 
 try:
+    import launch_testing  # first, so that a skip names what is missing
     from launch import LaunchDescription
     from launch.actions import IncludeLaunchDescription
     from launch.launch_description_sources import PythonLaunchDescriptionSource
-    import launch_testing
     import launch_testing.actions
     import launch_testing.asserts
 except ImportError as exc:  # pragma: no cover - depends on the machine
