@@ -169,7 +169,8 @@ class EngineCounters:
     watchdog_answers: int = 0
     slo_misses: int = 0
     workers_replaced: int = 0
-    stuck_workers: int = 0
+    stuck_workers: int = 0            # ever retired as stuck
+    stuck_now: int = 0                # retired and still inside their stage
     late_results_dropped: int = 0
 
 
@@ -200,6 +201,8 @@ class PlanningEngine:
         self._cond = threading.Condition()
         self._heap: list = []
         self._workers: list = []
+        self._workers_lock = threading.Lock()
+        self._worker_names = itertools.count()
         self._closed = False
         self._watchdog = threading.Thread(target=self._watch, name='plan-watchdog', daemon=True)
         self._watchdog.start()
@@ -264,9 +267,9 @@ class PlanningEngine:
         pending.final_at = start + max(0.0, deadline_ms - reserve) / 1000.0
         pending.retrieval_at = min(pending.final_at,
                                    start + self._config['retrieval_timeout_ms'] / 1000.0)
-        if self.counters.stuck_workers >= max(1, self._config['max_stuck_workers']) and \
-                self._live_workers() == 0:
-            self._fallback(pending, f'degraded: {self.counters.stuck_workers} stuck workers')
+        if self._live_workers() == 0:
+            self._fallback(pending, f'degraded: {self.counters.stuck_now} stuck workers, '
+                                    'none free')
             return
         if self._queue.qsize() >= self._config['max_queue']:
             self._fallback(pending, f'overload: {self._queue.qsize()} requests waiting')
@@ -314,12 +317,15 @@ class PlanningEngine:
     def _spawn_worker(self) -> None:
         worker = _Worker()
         worker.thread = threading.Thread(target=self._work, args=(worker,),
-                                         name=f'plan-worker-{len(self._workers)}', daemon=True)
-        self._workers.append(worker)
+                                         name=f'plan-worker-{next(self._worker_names)}',
+                                         daemon=True)
+        with self._workers_lock:
+            self._workers.append(worker)
         worker.thread.start()
 
     def _live_workers(self) -> int:
-        return sum(1 for w in self._workers if not w.retired)
+        with self._workers_lock:
+            return sum(1 for w in self._workers if not w.retired)
 
     def _work(self, worker: _Worker) -> None:
         while not self._closed and not worker.retired:
@@ -336,7 +342,14 @@ class PlanningEngine:
             finally:
                 worker.current = None
         if worker.retired:
-            self._notice(f'{worker.thread.name} returned after being retired; exiting')
+            self.counters.stuck_now -= 1
+            with self._workers_lock:
+                self._workers.remove(worker)
+            missing = self._config['workers'] - self._live_workers()
+            for _ in range(max(0, missing)):
+                self._spawn_worker()
+            self._notice(f'{worker.thread.name} returned after being retired; exiting'
+                         + (f', {missing} worker(s) started' if missing > 0 else ''))
 
     def _run_primary(self, pending: _Pending) -> None:
         cfg = self._config
@@ -441,15 +454,18 @@ class PlanningEngine:
     def _check_workers(self) -> None:
         now = time.monotonic()
         limit_s = max(0.5, 4 * self._config['deadline_ms'] / 1000.0)
-        for worker in list(self._workers):
+        with self._workers_lock:
+            workers = list(self._workers)
+        for worker in workers:
             current = worker.current
             if worker.retired or current is None or now - worker.started < limit_s:
                 continue
             worker.retired = True
             self.counters.stuck_workers += 1
+            self.counters.stuck_now += 1
             msg = (f'{worker.thread.name} stuck for {now - worker.started:.1f} s in '
                    f'{current.stage}; retired')
-            if self.counters.stuck_workers <= self._config['max_stuck_workers']:
+            if self.counters.stuck_now <= self._config['max_stuck_workers']:
                 self._spawn_worker()
                 self.counters.workers_replaced += 1
                 msg += ' and replaced'

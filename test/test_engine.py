@@ -173,8 +173,12 @@ def test_stuck_worker_is_replaced_and_service_goes_on():
         ask(eng)
         time.sleep(0.05)
     assert eng.counters.workers_replaced >= 1
-    eng.update_config(eng.config.with_value('fault.stage', ''))
-    time.sleep(0.1)
+    eng.update_config(eng.config.with_value('fault.stage', ''))   # the hung stages return
+    deadline = time.monotonic() + 3.0
+    while eng.counters.stuck_now and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert eng.counters.stuck_now == 0
+    assert eng._live_workers() == 1
     assert ask(eng).source == 'generated'
     eng.close()
 
