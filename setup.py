@@ -26,7 +26,7 @@ setup(
     install_requires=['setuptools', 'numpy', 'pyyaml'],
     extras_require={
         'test': ['pytest', 'hypothesis'],
-        'train': ['torch==2.13.0'],
+        'train': ['torch==2.13.0', 'onnx'],
     },
     zip_safe=True,
     maintainer='rag_planner developers',
@@ -43,6 +43,8 @@ setup(
             'build_index = rag_planner.tools.build_index:main',
             'bench_retrieval = rag_planner.tools.bench_retrieval:main',
             'bench_watchdog = rag_planner.tools.bench_watchdog:main',
+            'train_generator = rag_planner.tools.train_generator:main',
+            'eval_planners = rag_planner.tools.eval_planners:main',
         ],
     },
 )

@@ -263,7 +263,8 @@ def build_primary(config: PlannerConfig, state_dir: str, faults: FaultInjector,
         return RetrievedPath(retriever, faults), []
     try:
         from rag_planner.generator.runtime import Generator
-        generator = Generator.load(config['model_dir'] or None)
+        generator = Generator.load(config['model_dir'] or None,
+                                   expected_embedder_id=embedder.model_id)
     except Exception as exc:  # noqa: B902 - a missing model degrades to retrieval
         reason = f'generator unavailable ({type(exc).__name__}: {exc}); retrieval baseline ' \
                  'answers'
