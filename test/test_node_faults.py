@@ -117,7 +117,7 @@ def test_full_pipeline_answers_then_each_stage_fault_falls_back(start_planner, p
     if primary == 'generated':
         cases += [
             (dict(fault__stage='generate', fault__mode='hang'), {'rule_based'},
-             ('generation exceeded', 'waited too long')),
+             ('generation exceeded', 'waited too long', 'deadline at risk')),
             (dict(fault__stage='generate', fault__mode='garbage'), {'rule_based'},
              'failed validation'),
         ]

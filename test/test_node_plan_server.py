@@ -43,7 +43,11 @@ class Probe:
     def call(self, planner: str, task: str, state: RobotState = None, deadline_ms: int = 0,
              timeout_s: float = 5.0):
         client = self._clients(planner)
-        assert client.wait_for_service(timeout_sec=20.0), f'no service {planner}/get_plan'
+        if not client.service_is_ready():
+            assert client.wait_for_service(timeout_sec=20.0), f'no service {planner}/get_plan'
+            # The request reader can be matched before the server has matched our response
+            # reader (a known DDS discovery race): an answer sent then is lost. Let it settle.
+            time.sleep(0.3)
         future = client.call_async(GetPlan.Request(task=task, state=state or RobotState(),
                                                    deadline_ms=deadline_ms))
         done = threading.Event()
