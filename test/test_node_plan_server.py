@@ -262,3 +262,22 @@ def test_run_time_parameter_change_is_checked(start_planner, probe):
     time.sleep(0.1)
     response = probe.call('/t_setp/rag_planner', PICK_TASK, state())
     assert response.success and response.slo_met
+
+
+def test_service_also_answers_under_a_plain_executor(rclpy_context, probe, tmp_path):
+    """Under an executor that cannot defer (containers, launch_testing) GetPlan still works."""
+    from rclpy.executors import SingleThreadedExecutor as PlainExecutor
+    from rclpy.parameter import Parameter
+    from rag_planner.ros.plan_server import PlanServer
+    server = PlanServer(context=rclpy_context, namespace='/t_plain', parameter_overrides=[
+        Parameter('pipeline', value='rule_based'), Parameter('state_dir', value=str(tmp_path))])
+    executor = PlainExecutor(context=rclpy_context)
+    executor.add_node(server)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    try:
+        response = probe.call('/t_plain/rag_planner', PICK_TASK, state())
+        assert response.success and plan_text(response.plan) == PICK_PLAN
+    finally:
+        executor.shutdown()
+        server.destroy_node()

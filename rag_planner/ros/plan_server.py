@@ -7,13 +7,14 @@ local) whenever the fallback chain answers. The engine's own threads do the
 work and hold the deadline; the executor only moves messages.
 """
 
+import itertools
 import signal
 import sys
 import time
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -28,12 +29,17 @@ from rag_planner.params import check_param, PLANNER_PARAMS, PlannerConfig
 from rag_planner.paths import default_state_dir
 from rag_planner.planner_factory import build_primary, save_recent
 from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
+from rag_planner.ros.deferred_service import DeferredServiceExecutor
 from rag_planner.safe_plan_store import SafePlanStore
 from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
 from rag_planner_interfaces.srv import GetPlan
 
 SAFE_PLAN_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                            reliability=ReliabilityPolicy.RELIABLE)
+# The default service QoS keeps the last 10 requests across all clients: a fleet
+# calling at once overflows it and requests vanish without an answer.
+SERVICE_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+REQUEST_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def _descriptor(spec) -> ParameterDescriptor:
@@ -74,15 +80,18 @@ class PlanServer(Node):
             self.get_logger().warning(note)
         self._startup_notes = notes
 
-        self._events = self.create_publisher(PlanEvent, '~/events', 100)
-        self._results = self.create_publisher(PlanResult, '~/plan_result', 100)
+        self._events = self.create_publisher(PlanEvent, '~/events', 1000)
+        self._results = self.create_publisher(PlanResult, '~/plan_result', 1000)
         self._safe_plan = self.create_publisher(Plan, '~/safe_plan', SAFE_PLAN_QOS)
         self.engine = PlanningEngine(config, primary, self._safe_plans, incidents,
                                      on_fallback=self._publish_safe_plan,
                                      on_notice=self.get_logger().warning, faults=faults)
         self._state_dir = state_dir
-        self.create_service(GetPlan, '~/get_plan', self._on_get_plan)
-        self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request, 100)
+        self._service_ids = itertools.count(1)
+        self.plan_service = self.create_service(GetPlan, '~/get_plan', self._on_get_plan,
+                                                qos_profile=SERVICE_QOS)
+        self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request,
+                                 REQUEST_QOS)
         self.get_logger().info(
             f'ready: primary path {self.engine.primary_name}, deadline '
             f'{config["deadline_ms"]:g} ms, state in {state_dir}')
@@ -110,7 +119,25 @@ class PlanServer(Node):
                                deadline_ms=float(deadline_ms), request_id=request_id,
                                received=received)
 
+    def answer_get_plan(self, request, respond) -> None:
+        """Plan for a GetPlan request; ``respond(response)`` is called from an engine thread."""
+        received = time.monotonic()
+
+        def done(outcome: PlanOutcome) -> None:
+            self._publish_event(outcome)
+            respond(self._response(outcome))
+
+        self.engine.submit(self._request(request.task, request.state, request.deadline_ms,
+                                         f'srv-{next(self._service_ids)}', received), done)
+
+    @staticmethod
+    def _response(outcome: PlanOutcome):
+        return GetPlan.Response(success=outcome.success, plan=plan_to_msg(outcome),
+                                slo_met=outcome.slo_met, latency=latency_to_msg(outcome.times),
+                                message=outcome.message)
+
     async def _on_get_plan(self, request, response):
+        """Serve GetPlan under executors that cannot defer (answers via an awaited future)."""
         received = time.monotonic()
         future = Future()
         executor = self.executor
@@ -122,14 +149,9 @@ class PlanServer(Node):
                 executor.wake()
 
         self.engine.submit(self._request(request.task, request.state, request.deadline_ms,
-                                         '', received), done)
+                                         f'srv-{next(self._service_ids)}', received), done)
         outcome = await future
-        response.success = outcome.success
-        response.plan = plan_to_msg(outcome)
-        response.slo_met = outcome.slo_met
-        response.latency = latency_to_msg(outcome.times)
-        response.message = outcome.message
-        return response
+        return self._response(outcome)
 
     def _on_plan_request(self, msg: PlanRequest) -> None:
         received = time.monotonic()
@@ -173,7 +195,8 @@ def main(args=None) -> int:
         print(f'plan_server: cannot start: {exc}', file=sys.stderr)
         rclpy.try_shutdown()
         return 2
-    executor = SingleThreadedExecutor()
+    executor = DeferredServiceExecutor()
+    executor.defer(node.plan_service, node.answer_get_plan)
     executor.add_node(node)
     try:
         executor.spin()
