@@ -30,14 +30,17 @@ def join_events(records: Sequence[RequestRecord], events: Sequence) -> int:
     """
     Copy ``cache_hit`` and ``fallback_reason`` from the PlanEvents onto the records.
 
-    Service answers carry no request id in their events, so an event is
-    matched by robot id and its float32 total latency, which the answer
-    carries too (topic answers also match by request id).  Returns the
-    number of records matched.
+    The server names a service request itself (``srv-N``), which the client
+    never sees, so a service answer is matched to its event by robot id and
+    float32 total latency (which the answer carries too); topic answers also
+    match by request id.  Returns the number of records matched.
     """
     by_key: dict = {}
     for _, _, msg in events:
-        by_key[(msg.robot_id, msg.request_id or None, float(msg.latency.total_ms))] = msg
+        total = float(msg.latency.total_ms)
+        by_key[(msg.robot_id, None, total)] = msg
+        if msg.request_id:
+            by_key[(msg.robot_id, msg.request_id, total)] = msg
     matched = 0
     for record in records:
         if not record.answered:

@@ -30,6 +30,7 @@ import uuid
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.parameter import Parameter, parameter_value_to_python
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rosgraph_msgs.msg import Clock
@@ -146,7 +147,11 @@ class FleetNode(Node):
         """Return the GetPlan client of one robot for one planner (one per robot)."""
         key = (planner, robot_id)
         if key not in self._plan_clients:
-            self._plan_clients[key] = self.create_client(GetPlan, f'{planner}/get_plan')
+            # Deep response queue: under load one robot's answers may pile up before the
+            # executor takes them; the default depth of 10 would drop the oldest.
+            self._plan_clients[key] = self.create_client(
+                GetPlan, f'{planner}/get_plan',
+                qos_profile=QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         return self._plan_clients[key]
 
     def wait_for_planners(self, planners: Sequence[str], robot_ids: Sequence[str],
