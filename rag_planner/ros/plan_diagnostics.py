@@ -1,18 +1,15 @@
 """plan_diagnostics: PlanEvents of one or more planners -> /diagnostics at 1 Hz."""
 
-import signal
 import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-import rclpy
 from rclpy.clock import Clock, ClockType
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rcl_interfaces.msg import ParameterDescriptor
 
 from rag_planner.latency_stats import ERROR, EventSample, LatencyWindow, OK, STALE, WARN
+from rag_planner.ros.node_main import run_node
 from rag_planner_interfaces.msg import PlanEvent
 
 LEVELS = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN,
@@ -77,23 +74,7 @@ class PlanDiagnostics(Node):
 
 def main(args=None) -> int:
     """Run the diagnostics node until shutdown."""
-    rclpy.init(args=args)
-    try:
-        node = PlanDiagnostics()
-    except (ValueError, ParameterException) as exc:
-        print(f'plan_diagnostics: cannot start: {exc}', file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        # ros2 launch and `timeout` may send a second SIGINT while we clean up.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node('plan_diagnostics', PlanDiagnostics, args)
 
 
 if __name__ == '__main__':

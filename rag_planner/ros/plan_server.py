@@ -8,13 +8,9 @@ work and hold the deadline; the executor only moves messages.
 """
 
 import itertools
-import signal
 import sys
 import time
 
-import rclpy
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -30,6 +26,7 @@ from rag_planner.paths import default_state_dir
 from rag_planner.planner_factory import build_primary, save_recent
 from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
 from rag_planner.ros.deferred_service import DeferredServiceExecutor
+from rag_planner.ros.node_main import run_node
 from rag_planner.safe_plan_store import SafePlanStore
 from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
 from rag_planner_interfaces.srv import GetPlan
@@ -188,26 +185,13 @@ class PlanServer(Node):
 def main(args=None) -> int:
     """Run one plan server until shutdown."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    rclpy.init(args=args)
-    try:
-        node = PlanServer()
-    except (ValueError, OSError, ParameterException) as exc:
-        print(f'plan_server: cannot start: {exc}', file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    executor = DeferredServiceExecutor()
-    executor.defer(node.plan_service, node.answer_get_plan)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        # ros2 launch and `timeout` may send a second SIGINT while we clean up.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+
+    def executor_for(node: PlanServer) -> DeferredServiceExecutor:
+        executor = DeferredServiceExecutor()
+        executor.defer(node.plan_service, node.answer_get_plan)
+        return executor
+
+    return run_node('plan_server', PlanServer, args, executor_for)
 
 
 if __name__ == '__main__':
