@@ -29,7 +29,6 @@ import uuid
 from rag_planner.faults import FaultInjector, FaultSpec
 from rag_planner.incident_log import IncidentLog
 from rag_planner.params import PlannerConfig
-from rag_planner.plan_grammar import Step
 from rag_planner.robot_state import check_state, RobotState, sanitize_state
 from rag_planner.rule_planner import NotUnderstood, rule_plan
 from rag_planner.safe_plan_store import SafePlanStore
@@ -40,8 +39,6 @@ from rag_planner.safety import SAFE_PLAN, SafetyConfig, validate_plan
 # sys.setswitchinterval(GIL_SWITCH_INTERVAL_S) (measured: watchdog lag p99 8 -> 5 ms
 # on a loaded 2-core machine, bench_watchdog --fault embed:hang).
 GIL_SWITCH_INTERVAL_S = 0.001
-
-SOURCES = ('generated', 'retrieved', 'rule_based', 'last_known_safe', 'safe_default')
 
 
 @dataclass(frozen=True)
@@ -559,8 +556,3 @@ class PlanningEngine:
 def fault_spec(config: PlannerConfig) -> FaultSpec:
     """Return the fault.* parameters as a FaultSpec."""
     return FaultSpec(config['fault.stage'], config['fault.mode'], config['fault.delay_ms'])
-
-
-def describe_plan(steps) -> str:
-    """Return a plan as one line of text."""
-    return '; '.join(str(s) if isinstance(s, Step) else str(s) for s in steps)

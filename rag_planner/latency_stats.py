@@ -3,7 +3,6 @@
 from collections import deque
 from dataclasses import dataclass
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -103,10 +102,3 @@ def classify(p95: float, p99: float, fallback_ratio: float, slo_ms: float, warn_
         problems.append(f'p95 {p95:.1f} ms above warn_ms {warn_ms:g}')
         level = WARN
     return level, '; '.join(problems) if problems else 'planner healthy'
-
-
-def percentile(values, q: float) -> Optional[float]:
-    """Return one percentile of a sequence, None when empty (benchmarks)."""
-    if len(values) == 0:
-        return None
-    return float(np.percentile(np.asarray(values, dtype=np.float64), q))

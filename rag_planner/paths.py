@@ -24,11 +24,6 @@ def config_file(name: str) -> Path:
     return share_dir() / 'config' / name
 
 
-def model_dir() -> Path:
-    """Return the shipped generator model folder."""
-    return share_dir() / 'models' / 'generator'
-
-
 def default_state_dir(node_name: str) -> Path:
     """Return the per-node folder of persisted state (safe plans, cache, incidents)."""
     base = os.environ.get('XDG_STATE_HOME') or os.path.join(Path.home(), '.local', 'state')
