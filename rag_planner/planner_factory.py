@@ -9,9 +9,6 @@ of a downgraded server names it in ``message`` and ``fallback_reason``.
 
 from collections import OrderedDict
 import os
-from pathlib import Path
-import shutil
-import tempfile
 import threading
 import time
 from typing import Callable, Optional
@@ -198,41 +195,6 @@ class GeneratedPath(RetrievedPath):
                              retrieval.cache_hit, '', fallback_reason=note, note=note)
 
 
-def _default_library() -> Path:
-    from rag_planner.paths import config_file
-    return config_file('plan_library.jsonl')
-
-
-def load_or_build_index(index_dir: str, library, library_path, embedder,
-                        log: Callable[[str], None]):
-    """Load the index; build it first when it is the default cache and missing or stale."""
-    from rag_planner.tools.build_index import build_index_dir, default_index_dir
-    from rag_planner.vector_index import IndexLoadError, PlanIndex
-
-    explicit = bool(index_dir)
-    path = Path(index_dir) if explicit else default_index_dir()
-    try:
-        return PlanIndex.load(path, expected_model_id=embedder.model_id,
-                              expected_library_version=library.version)
-    except IndexLoadError as exc:
-        if explicit:
-            raise
-        if path.exists():
-            log(f'index cache {path} unusable ({exc}); rebuilding')
-    log(f'building the HNSW index of {len(library)} library plans into {path}')
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix='.index-', dir=path.parent))
-    build_index_dir(library_path, tmp, embedder=embedder)
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-    try:
-        os.replace(tmp, path)
-    except OSError:  # another planner built it at the same moment: use theirs
-        shutil.rmtree(tmp, ignore_errors=True)
-    return PlanIndex.load(path, expected_model_id=embedder.model_id,
-                          expected_library_version=library.version)
-
-
 def build_primary(config: PlannerConfig, state_dir: str, faults: FaultInjector,
                   log: Callable[[str], None] = print) -> tuple:
     """Return (primary path, notes); notes explain every downgrade."""
@@ -241,21 +203,20 @@ def build_primary(config: PlannerConfig, state_dir: str, faults: FaultInjector,
         return PrimaryPath(), []
     try:
         from rag_planner.embedder import Embedder
-        from rag_planner.plan_library import read_library
-        from rag_planner.retriever import Retriever
+        from rag_planner.retriever import open_retriever
         from rag_planner.safety import SafetyConfig
 
-        library_path = config['library_path'] or str(_default_library())
-        library = read_library(library_path, SafetyConfig.from_dict(config.safety_dict()))
         embedder = _FaultyEmbedder(Embedder.load(config['embedder_model'] or None), faults)
-        index = load_or_build_index(config['index_dir'], library, library_path,
-                                    embedder, log)
         recent = os.path.join(state_dir, 'recent_tasks.json') if state_dir else None
-        retriever = Retriever.from_parts(
-            embedder, _FaultyIndex(index, faults), library.entries,
-            cache_capacity=config['cache_size'],
+        # A named index_dir that is missing or unusable is an error the answers report;
+        # the default cache is built (or rebuilt) at start.
+        retriever = open_retriever(
+            config['library_path'] or None, config['index_dir'] or None,
+            SafetyConfig.from_dict(config.safety_dict()),
+            build_if_missing=not config['index_dir'], cache_capacity=config['cache_size'],
             recent_path=recent if recent and os.path.exists(recent) else None,
-            hnsw_timeout_s=config['retrieve_budget_ms'] / 1000.0)
+            embedder=embedder, log=log, hnsw_timeout_s=config['retrieve_budget_ms'] / 1000.0)
+        retriever.index = _FaultyIndex(retriever.index, faults)
     except Exception as exc:  # noqa: B902 - any load failure degrades, never stops
         reason = f'retrieval unavailable ({type(exc).__name__}: {exc}); rule planner answers'
         return DegradedRulePath(reason), [reason]

@@ -246,33 +246,75 @@ class Retriever:
             self._pool = None
 
 
+def load_or_build_index(index_dir, library, library_path, embedder, cfg=None,
+                        build_missing: bool = True, rebuild_unusable: bool = False,
+                        log=None):
+    """
+    Load a verified index; build it when it is missing (or unusable, if allowed).
+
+    A build goes to a temporary folder beside ``index_dir`` and is renamed into
+    place, so a reader never sees half an index and two planners starting
+    together do not trip over each other. Raises ``IndexLoadError`` when the
+    index cannot be used and may not be (re)built.
+    """
+    import os
+    from pathlib import Path
+    import shutil
+    import tempfile
+
+    from rag_planner.tools.build_index import build_index_dir
+    from rag_planner.vector_index import IndexLoadError, MANIFEST_FILE, PlanIndex
+
+    path = Path(index_dir)
+    missing = not (path / MANIFEST_FILE).is_file()
+    try:
+        return PlanIndex.load(path, expected_model_id=embedder.model_id,
+                              expected_library_version=library.version)
+    except IndexLoadError as exc:
+        if not (build_missing if missing else rebuild_unusable):
+            raise
+        if log is not None:
+            log(f'index {path} unusable ({exc}); rebuilding' if not missing else
+                f'building the HNSW index of {len(library)} library plans into {path}')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix='.index-', dir=path.parent))
+    build_index_dir(library_path, tmp, embedder=embedder, cfg=cfg)
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    try:
+        os.replace(tmp, path)
+    except OSError:  # another planner built it at the same moment: use theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    return PlanIndex.load(path, expected_model_id=embedder.model_id,
+                          expected_library_version=library.version)
+
+
 def open_retriever(library_path=None, index_dir=None, cfg=None, build_if_missing: bool = True,
                    cache_capacity: int = 4096, recent_path=None, threads: int = 1,
-                   embedder=None, **kw) -> Retriever:
+                   embedder=None, log=None, **kw) -> Retriever:
     """
     Load embedder, library and index (building the index if it is absent) into a Retriever.
 
     Raises ``ModelLoadError`` (embedder files), ``LibraryError`` (library) or
     ``IndexLoadError`` (index corrupt / tampered / built from another embedder or
     library version): the caller answers through the rule planner and reports
-    ``str(exc)``.  Only a *missing* index (no folder or no manifest) is rebuilt.
+    ``str(exc)``.  A missing index is built; an unusable one is rebuilt only when
+    it is the default cache (``index_dir`` not given), never a folder the caller named.
     """
     from pathlib import Path
 
     from rag_planner.embedder import Embedder
     from rag_planner.plan_library import read_library
-    from rag_planner.tools.build_index import (
-        build_index_dir, default_index_dir, default_library_path)
-    from rag_planner.vector_index import MANIFEST_FILE, PlanIndex
+    from rag_planner.tools.build_index import default_index_dir, default_library_path
 
     library_path = Path(library_path) if library_path else default_library_path()
-    index_dir = Path(index_dir) if index_dir else default_index_dir()
+    named = bool(index_dir)
+    index_dir = Path(index_dir) if named else default_index_dir()
     embedder = embedder or Embedder.load(threads=threads)
     library = read_library(library_path, cfg)
-    if build_if_missing and not (index_dir / MANIFEST_FILE).is_file():
-        build_index_dir(library_path, index_dir, embedder=embedder, cfg=cfg)
-    index = PlanIndex.load(index_dir, expected_model_id=embedder.model_id,
-                           expected_library_version=library.version)
+    index = load_or_build_index(index_dir, library, library_path, embedder, cfg,
+                                build_missing=build_if_missing,
+                                rebuild_unusable=build_if_missing and not named, log=log)
     return Retriever.from_parts(embedder, index, library.entries,
                                 cache_capacity=cache_capacity, recent_path=recent_path, **kw)
 
