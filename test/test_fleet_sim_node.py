@@ -4,17 +4,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
 from conftest import ROOT, wait_until
 from rag_planner.fleet.scenario import FleetScenario, ScenarioConfig
 from rag_planner.fleet.timeline import FaultEvent
-from rag_planner.ros.fleet_sim import FleetNode, run_phase, Spinner
+from rag_planner.ros.fleet_sim import FleetNode, run_phase
+from rag_planner.ros.spinner import Spinner
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def fleet_node(rclpy_context):
     node.start_clock()
     yield node
     node.stop_clock()
-    spinner.shutdown()
+    assert spinner.shutdown()
     node.destroy_node()
 
 
@@ -39,9 +38,7 @@ def test_per_robot_planners_on_sim_time_answer_every_request(start_planner, flee
     probe = Node('fleet_clock_probe', context=rclpy_context)
     probe.create_subscription(Clock, '/clock', lambda m: clocks.append(
         m.clock.sec + m.clock.nanosec * 1e-9), 10)
-    executor = SingleThreadedExecutor(context=rclpy_context)
-    executor.add_node(probe)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinner = Spinner(probe, name='clock-probe')
     try:
         scenario = FleetScenario(ScenarioConfig(robots=robots, rate_hz=3.0, duration_s=6.0,
                                                 seed=3))
@@ -53,7 +50,7 @@ def test_per_robot_planners_on_sim_time_answer_every_request(start_planner, flee
                            lambda robot_id: f'/fs_{robot_id}/rag_planner', label='t',
                            speed=3.0, interface='both', answer_timeout_s=5.0)
     finally:
-        executor.shutdown()
+        assert spinner.shutdown()
         probe.destroy_node()
     records = result.records
     assert len(records) == scenario.total > 10

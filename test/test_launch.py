@@ -26,8 +26,8 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 
 from diagnostic_msgs.msg import DiagnosticArray
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 
+from rag_planner.ros.spinner import Spinner
 from rag_planner_interfaces.msg import RobotState
 from rag_planner_interfaces.srv import GetPlan
 
@@ -60,23 +60,21 @@ class TestPlannerComesUp(unittest.TestCase):
         """Start a probe node spinning in the background."""
         rclpy.init()
         cls.node = rclpy.create_node('launch_probe')
-        cls.executor = SingleThreadedExecutor()
-        cls.executor.add_node(cls.node)
-        cls.thread = threading.Thread(target=cls.executor.spin, daemon=True)
-        cls.thread.start()
+        cls.spinner = Spinner(cls.node, name='launch-probe')
 
     @classmethod
     def tearDownClass(cls):
         """Stop the probe."""
-        cls.executor.shutdown()
+        cls.spinner.shutdown()
         cls.node.destroy_node()
         rclpy.shutdown()
 
     def test_service_and_diagnostics(self):
         """One call answers with the family plan; diagnostics names the planner."""
         diags = []
-        self.node.create_subscription(DiagnosticArray, '/diagnostics', diags.append, 10)
-        client = self.node.create_client(GetPlan, f'/{NAMESPACE}/rag_planner/get_plan')
+        with self.spinner.paused():
+            self.node.create_subscription(DiagnosticArray, '/diagnostics', diags.append, 10)
+            client = self.node.create_client(GetPlan, f'/{NAMESPACE}/rag_planner/get_plan')
         self.assertTrue(client.wait_for_service(timeout_sec=30.0))
         done = threading.Event()
         future = client.call_async(GetPlan.Request(

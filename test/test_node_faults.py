@@ -78,7 +78,7 @@ def check_answers(probe, planner: str, expect_source=None, expect_reason='', rou
 
 
 def set_params(probe, planner: str, **values):
-    client = probe.node.create_client(SetParameters, f'{planner}/set_parameters')
+    client = probe.client(SetParameters, f'{planner}/set_parameters')
     assert client.wait_for_service(timeout_sec=10.0)
     params = [Parameter(k.replace('__', '.'), value=v).to_parameter_msg()
               for k, v in values.items()]

@@ -7,11 +7,11 @@ import uuid
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import pytest
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from conftest import wait_until
+from rag_planner.ros.spinner import Spinner
 from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult, RobotState
 from rag_planner_interfaces.srv import GetPlan
 
@@ -29,16 +29,23 @@ class Probe:
 
     def __init__(self, context):
         self.node = Node(f'probe_{uuid.uuid4().hex[:8]}', context=context)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
+        self.spinner = Spinner(self.node, name='probe-executor')
         self.received: dict = {}
+        self._client_map: dict = {}
 
     def listen(self, msg_type, topic: str, qos=100) -> list:
         box = self.received.setdefault(topic, [])
-        self.node.create_subscription(msg_type, topic, box.append, qos)
+        with self.spinner.paused():
+            self.node.create_subscription(msg_type, topic, box.append, qos)
         return box
+
+    def publisher(self, msg_type, topic: str, qos=10):
+        with self.spinner.paused():
+            return self.node.create_publisher(msg_type, topic, qos)
+
+    def client(self, srv_type, name: str):
+        with self.spinner.paused():
+            return self.node.create_client(srv_type, name)
 
     def call(self, planner: str, task: str, state: RobotState = None, deadline_ms: int = 0,
              timeout_s: float = 5.0):
@@ -52,17 +59,18 @@ class Probe:
                                                    deadline_ms=deadline_ms))
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
-        assert done.wait(timeout_s), f'no answer from {planner} within {timeout_s} s'
+        if not done.wait(timeout_s):
+            client.remove_pending_request(future)
+            raise AssertionError(f'no answer from {planner} within {timeout_s} s')
         return future.result()
 
     def _clients(self, planner: str):
-        clients = self.__dict__.setdefault('_client_map', {})
-        if planner not in clients:
-            clients[planner] = self.node.create_client(GetPlan, planner + '/get_plan')
-        return clients[planner]
+        if planner not in self._client_map:
+            self._client_map[planner] = self.client(GetPlan, planner + '/get_plan')
+        return self._client_map[planner]
 
     def close(self):
-        self.executor.shutdown()
+        assert self.spinner.shutdown(), 'the probe executor did not stop'
         self.node.destroy_node()
 
 
@@ -101,7 +109,7 @@ def test_service_answers_with_validated_rule_plan_and_emits_event(start_planner,
 def test_topic_interface_answers_each_request_id(start_planner, probe):
     start_planner('/t_topic')
     results = probe.listen(PlanResult, '/t_topic/rag_planner/plan_result')
-    pub = probe.node.create_publisher(PlanRequest, '/t_topic/rag_planner/plan_request', 10)
+    pub = probe.publisher(PlanRequest, '/t_topic/rag_planner/plan_request')
     assert wait_until(lambda: pub.get_subscription_count() > 0, 20.0)
     ids = [f'req-{i}' for i in range(5)]
     for rid in ids:
@@ -124,7 +132,8 @@ def test_topic_interface_answers_each_request_id(start_planner, probe):
     (PICK_TASK, state(battery_pct=-5.0), 'battery_pct'),
     (PICK_TASK, state(blocked=['', '   ', '\x07\x08', 'Ω' * 50]), 'blocked'),
     (PICK_TASK, state(location='NOWHERE-99'), 'location'),
-])
+], ids=['empty', 'huge', 'control_chars', 'undecodable', 'battery_nan', 'battery_negative',
+        'blocked_garbage', 'unknown_location'])
 def test_malformed_requests_are_rejected_with_halt(start_planner, probe, task, robot, why):
     server = start_planner('/t_bad')
     response = probe.call('/t_bad/rag_planner', task, robot)
@@ -245,7 +254,7 @@ def test_run_time_parameter_change_is_checked(start_planner, probe):
     from rclpy.parameter import Parameter
     start_planner('/t_setp')
     assert probe.call('/t_setp/rag_planner', PICK_TASK, state()).success
-    client = probe.node.create_client(SetParameters, '/t_setp/rag_planner/set_parameters')
+    client = probe.client(SetParameters, '/t_setp/rag_planner/set_parameters')
     assert client.wait_for_service(timeout_sec=10.0)
 
     def set_param(name, value):
@@ -266,18 +275,14 @@ def test_run_time_parameter_change_is_checked(start_planner, probe):
 
 def test_service_also_answers_under_a_plain_executor(rclpy_context, probe, tmp_path):
     """Under an executor that cannot defer (containers, launch_testing) GetPlan still works."""
-    from rclpy.executors import SingleThreadedExecutor as PlainExecutor
     from rclpy.parameter import Parameter
     from rag_planner.ros.plan_server import PlanServer
     server = PlanServer(context=rclpy_context, namespace='/t_plain', parameter_overrides=[
         Parameter('pipeline', value='rule_based'), Parameter('state_dir', value=str(tmp_path))])
-    executor = PlainExecutor(context=rclpy_context)
-    executor.add_node(server)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
+    spinner = Spinner(server, name='plain-executor')  # a SingleThreadedExecutor
     try:
         response = probe.call('/t_plain/rag_planner', PICK_TASK, state())
         assert response.success and plan_text(response.plan) == PICK_PLAN
     finally:
-        executor.shutdown()
+        assert spinner.shutdown()
         server.destroy_node()

@@ -39,7 +39,8 @@ from rag_planner.fleet.scenario import FleetScenario, ScenarioConfig
 from rag_planner.fleet.stats import summarize
 from rag_planner.fleet.timeline import FaultEvent
 from rag_planner.plan_grammar import format_plan
-from rag_planner.ros.fleet_sim import FleetNode, resolve_timeline, run_phase, Spinner
+from rag_planner.ros.fleet_sim import FleetNode, resolve_timeline, run_phase
+from rag_planner.ros.spinner import Spinner
 
 PLANNERS = {'pipeline': 'generated', 'retrieval': 'retrieved', 'rule': 'rule_based'}
 ALL = ('pipeline', 'retrieval', 'rule', 'llm')

@@ -28,7 +28,6 @@ from typing import Callable, Optional, Sequence
 import uuid
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.parameter import Parameter, parameter_value_to_python
@@ -42,6 +41,7 @@ from rag_planner.fleet.timeline import default_shift_timeline, FaultEvent, parse
 from rag_planner.fleet.timeline import transitions
 from rag_planner.plan_grammar import format_plan
 from rag_planner.ros.conversions import state_to_msg, steps_from_msg
+from rag_planner.ros.spinner import Spinner
 from rag_planner.safety import SafetyConfig, validate_plan
 from rag_planner_interfaces.msg import PlanEvent, PlanRequest, PlanResult
 from rag_planner_interfaces.srv import GetPlan
@@ -257,27 +257,6 @@ class FleetNode(Node):
             return {}
         return {name: parameter_value_to_python(value)
                 for name, value in zip(names, future.result().values)}
-
-
-class Spinner:
-    """A SingleThreadedExecutor spinning a node on a background thread."""
-
-    def __init__(self, node: Node):
-        self.executor = SingleThreadedExecutor(context=node.context)
-        self.executor.add_node(node)
-        self._thread = threading.Thread(target=self._spin, name='fleet-executor', daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-
-    def shutdown(self) -> None:
-        """Stop spinning."""
-        self.executor.shutdown(timeout_sec=1.0)
-        self._thread.join(2.0)
 
 
 def _fill_from_answer(record: RequestRecord, rtt_ms: float, success: bool, plan, slo_met: bool,
