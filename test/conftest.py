@@ -35,7 +35,7 @@ DDS_MODULES = {'test_node_plan_server', 'test_node_faults', 'test_node_fuzz',
 def pytest_collection_modifyitems(config, items):
     """Mark the tests on real DDS: rerun once, only after a timeout."""
     for item in items:
-        if item.module.__name__ in DDS_MODULES:
+        if item.path.stem in DDS_MODULES:
             item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=[TIMED_OUT]))
 
 
