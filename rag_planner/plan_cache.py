@@ -129,22 +129,25 @@ class PlanCache:
         """Return the cached retrieval for ``task`` or ``None``; counts hits/misses."""
         key = normalise_task(task)
         with self._lock:
-            value = self._exact.get(key)
+            value = self._hit(self._exact, key, key)
             if value is not None:
-                self._exact.move_to_end(key)
                 self.hits_exact += 1
-                self._touch(self._recent, key, value, self.capacity)
                 return CacheHit(value, 'exact')
             if self.use_template_key:
-                tkey = template_key(task)
-                value = self._template.get(tkey)
+                value = self._hit(self._template, template_key(task), key)
                 if value is not None:
-                    self._template.move_to_end(tkey)
                     self.hits_template += 1
-                    self._touch(self._recent, key, value, self.capacity)
                     return CacheHit(value, 'template')
             self.misses += 1
             return None
+
+    def _hit(self, store: OrderedDict, store_key: str, task_key: str):
+        """Look ``store_key`` up; on a hit refresh it and remember the task as recent."""
+        value = store.get(store_key)
+        if value is not None:
+            store.move_to_end(store_key)
+            self._touch(self._recent, task_key, value, self.capacity)
+        return value
 
     def put(self, task: str, value: CachedRetrieval, served: bool = True) -> None:
         """Store a retrieval under both keys (``served`` marks it as a recent task)."""
