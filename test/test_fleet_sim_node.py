@@ -10,9 +10,10 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
 from conftest import ROOT, wait_until
-from rag_planner.fleet.scenario import FleetScenario, ScenarioConfig
-from rag_planner.fleet.timeline import FaultEvent
-from rag_planner.ros.fleet_sim import FleetNode, run_phase
+from rag_planner.sim.scenario import FleetScenario, ScenarioConfig
+from rag_planner.sim.timeline import FaultEvent
+from rag_planner.sim.fleet_node import FleetNode
+from rag_planner.sim.phase import run_phase
 from rag_planner.ros.spinner import Spinner
 
 
@@ -94,7 +95,7 @@ def test_fault_switch_reaches_the_planner_and_is_accounted(start_planner, fleet_
 
 def test_fleet_sim_command_spawns_shared_planner_and_writes_report(tmp_path):
     out = tmp_path / 'out'
-    cmd = [sys.executable, '-m', 'rag_planner.ros.fleet_sim', '--robots', '3', '--rate', '2',
+    cmd = [sys.executable, '-m', 'rag_planner.sim.fleet_sim', '--robots', '3', '--rate', '2',
            '--duration', '4', '--speed', '2', '--spawn', '--planners', 'shared',
            '--shared-planner', '/fs_cli/rag_planner', '--pipeline', 'rule_based',
            '--state-dir', str(tmp_path / 'state'), '--out', str(out), '--no-progress']

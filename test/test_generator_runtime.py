@@ -10,14 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-from rag_planner.generator.augment import Budget, build_inputs, ENCODER_INPUTS
-from rag_planner.generator.candidates import extract_candidates, words_to_int
-from rag_planner.generator.runtime import (
+from rag_planner.domain.plan_grammar import ACTIONS, format_plan, parse_plan, Step
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import SafetyConfig
+from rag_planner.generation.augment import Budget, build_inputs, ENCODER_INPUTS
+from rag_planner.generation.candidates import extract_candidates, words_to_int
+from rag_planner.generation.runtime import (
     default_model_dir, GenerationError, Generator, GeneratorLoadError, MANIFEST)
-from rag_planner.generator.vocab import GrammarState, plan_targets, Vocab
-from rag_planner.plan_grammar import ACTIONS, format_plan, parse_plan, Step
-from rag_planner.robot_state import RobotState
-from rag_planner.safety import SafetyConfig
+from rag_planner.generation.vocab import GrammarState, plan_targets, Vocab
+from rag_planner.retrieval.embedder import Embedder
 
 MODEL_DIR = default_model_dir()
 HAVE_MODEL = (MODEL_DIR / MANIFEST).is_file()
@@ -152,7 +153,6 @@ def test_load_detects_missing_and_tampered_files(tmp_path):
 def loaded():
     if not HAVE_MODEL:
         pytest.skip(f'no shipped model in {MODEL_DIR}')
-    from rag_planner.embedder import Embedder
     return Generator.load(MODEL_DIR), Embedder.load()
 
 
@@ -223,7 +223,7 @@ def test_generate_rejects_missing_states(loaded):
 
 
 def test_runtime_does_not_import_torch():
-    code = ('import sys; import rag_planner.generator.runtime, rag_planner.generator.augment; '
+    code = ('import sys; import rag_planner.generation.runtime, rag_planner.generation.augment; '
             'assert "torch" not in sys.modules, "torch imported"')
     subprocess.run([sys.executable, '-c', code], check=True,
                    cwd=str(Path(__file__).resolve().parents[1]))

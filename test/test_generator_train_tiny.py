@@ -2,6 +2,12 @@
 
 import pytest
 
+from rag_planner.domain.plan_grammar import format_plan, parse_plan
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.generation.runtime import Generator
+from rag_planner.retrieval.embedder import Embedder
+from rag_planner.training.generator_train import run, TrainConfig
+
 
 def test_tiny_training_exports_a_loadable_model(tmp_path):
     # Skips inside the test, not at import: launch_testing's pytest plugin imports every
@@ -9,11 +15,6 @@ def test_tiny_training_exports_a_loadable_model(tmp_path):
     pytest.importorskip('torch', reason='torch is not installed (requirements/train.txt); '
                         'training is not tested')
     pytest.importorskip('onnx', reason='onnx is not installed (requirements/train.txt)')
-    from rag_planner.embedder import Embedder
-    from rag_planner.generator.runtime import Generator
-    from rag_planner.generator.train import run, TrainConfig
-    from rag_planner.plan_grammar import format_plan, parse_plan
-    from rag_planner.robot_state import RobotState
 
     cfg = TrainConfig.tiny()
     cfg.cache_dir = str(tmp_path / 'cache')

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from rag_planner.latency_stats import ERROR, EventSample, LatencyWindow, OK, STALE, WARN
+from rag_planner.serving.latency_stats import ERROR, EventSample, LatencyWindow, OK, STALE, WARN
 
 
 def window_with(latencies, fallback_every=0, t0=100.0):

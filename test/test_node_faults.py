@@ -16,14 +16,15 @@ import threading
 import time
 
 import pytest
+from rag_planner_interfaces.msg import PlanEvent
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
+from conftest import PICK_PLAN, PICK_TASK, plan_text, Probe, state
 
-from rag_planner.plan_grammar import parse_plan
-from rag_planner.robot_state import RobotState as CoreState
-from rag_planner.safety import SafetyConfig, validate_plan
-from rag_planner_interfaces.msg import PlanEvent
-from test_node_plan_server import plan_text, PICK_PLAN, PICK_TASK, Probe, state
+from rag_planner.domain.plan_grammar import parse_plan
+from rag_planner.domain.robot_state import RobotState as CoreState
+from rag_planner.domain.safety import SafetyConfig, validate_plan
+from rag_planner.generation.runtime import Generator
 
 DEADLINE_MS = 150.0
 TASKS = [
@@ -138,7 +139,6 @@ def test_full_pipeline_answers_then_each_stage_fault_falls_back(start_planner, p
 
 
 def test_generator_fault_requires_model(shared_index):
-    from rag_planner.generator.runtime import Generator
     Generator.load()  # the shipped model must load: the fault cases above depend on it
 
 

@@ -8,14 +8,15 @@ validator against the state the server saw.
 
 import math
 
+from conftest import NodeProcess
 from hypothesis import given, HealthCheck, settings, strategies as st
 import pytest
-
-from rag_planner.plan_grammar import parse_plan
-from rag_planner.robot_state import check_state, RobotState as CoreState
-from rag_planner.safety import SafetyConfig, validate_plan
 from rag_planner_interfaces.msg import RobotState
-from test_node_plan_server import plan_text, Probe
+from conftest import plan_text, Probe
+
+from rag_planner.domain.plan_grammar import parse_plan
+from rag_planner.domain.robot_state import check_state, RobotState as CoreState
+from rag_planner.domain.safety import SafetyConfig, validate_plan
 
 # ROS strings are C strings: no NUL, and rclpy encodes them as UTF-8 (no surrogates).
 ros_text = st.text(alphabet=st.characters(blacklist_categories=('Cs',),
@@ -36,7 +37,6 @@ blocked = st.lists(st.one_of(st.sampled_from(['A12', 'PACK-4', 'C', '', 'CHARGER
 
 @pytest.fixture(scope='module')
 def fuzz_server(rclpy_context, tmp_path_factory):
-    from conftest import NodeProcess
     state = tmp_path_factory.mktemp('fuzz')
     server = NodeProcess('rag_planner.ros.plan_server',
                          ['-r', '__ns:=/t_fuzz', '-p', f'state_dir:={state}',

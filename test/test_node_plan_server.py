@@ -3,89 +3,17 @@
 import math
 import threading
 import time
-import uuid
 
+from conftest import PICK_PLAN, PICK_TASK, plan_text, state, wait_until
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import pytest
-from rclpy.node import Node
+from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
+from rcl_interfaces.srv import SetParameters
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from conftest import wait_until
+from rag_planner.ros.plan_server import PlanServer
 from rag_planner.ros.spinner import Spinner
-from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult, RobotState
-from rag_planner_interfaces.srv import GetPlan
-
-PICK_TASK = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
-PICK_PLAN = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
-             'REPORT DONE SKU-48213')
-
-
-def plan_text(plan) -> str:
-    return '; '.join(' '.join([s.action, *s.args]) for s in plan.steps)
-
-
-class Probe:
-    """A test-side node spinning in a background thread."""
-
-    def __init__(self, context):
-        self.node = Node(f'probe_{uuid.uuid4().hex[:8]}', context=context)
-        self.spinner = Spinner(self.node, name='probe-executor')
-        self.received: dict = {}
-        self._client_map: dict = {}
-
-    def listen(self, msg_type, topic: str, qos=100) -> list:
-        box = self.received.setdefault(topic, [])
-        with self.spinner.paused():
-            self.node.create_subscription(msg_type, topic, box.append, qos)
-        return box
-
-    def publisher(self, msg_type, topic: str, qos=10):
-        with self.spinner.paused():
-            return self.node.create_publisher(msg_type, topic, qos)
-
-    def client(self, srv_type, name: str):
-        with self.spinner.paused():
-            return self.node.create_client(srv_type, name)
-
-    def call(self, planner: str, task: str, state: RobotState = None, deadline_ms: int = 0,
-             timeout_s: float = 5.0):
-        client = self._clients(planner)
-        if not client.service_is_ready():
-            assert client.wait_for_service(timeout_sec=20.0), f'no service {planner}/get_plan'
-            # The request reader can be matched before the server has matched our response
-            # reader (a known DDS discovery race): an answer sent then is lost. Let it settle.
-            time.sleep(0.3)
-        future = client.call_async(GetPlan.Request(task=task, state=state or RobotState(),
-                                                   deadline_ms=deadline_ms))
-        done = threading.Event()
-        future.add_done_callback(lambda _: done.set())
-        if not done.wait(timeout_s):
-            client.remove_pending_request(future)
-            raise AssertionError(f'no answer from {planner} within {timeout_s} s')
-        return future.result()
-
-    def _clients(self, planner: str):
-        if planner not in self._client_map:
-            self._client_map[planner] = self.client(GetPlan, planner + '/get_plan')
-        return self._client_map[planner]
-
-    def close(self):
-        assert self.spinner.shutdown(), 'the probe executor did not stop'
-        self.node.destroy_node()
-
-
-@pytest.fixture
-def probe(rclpy_context):
-    p = Probe(rclpy_context)
-    yield p
-    p.close()
-
-
-def state(**kw) -> RobotState:
-    base = dict(robot_id='robot_1', location='DOCK-1', battery_pct=80.0, carrying=False,
-                blocked=[])
-    base.update(kw)
-    return RobotState(**base)
 
 
 def test_service_answers_with_validated_rule_plan_and_emits_event(start_planner, probe):
@@ -179,8 +107,15 @@ def test_low_battery_gets_the_charge_plan(start_planner, probe):
 
 def test_blocked_destination_is_never_returned(start_planner, probe):
     start_planner('/t_blocked')
-    response = probe.call('/t_blocked/rag_planner', PICK_TASK, state(blocked=['A12']))
+    blocked = state(blocked=['A12'])
+    response = probe.call('/t_blocked/rag_planner', PICK_TASK, blocked)
     assert 'A12-03' not in plan_text(response.plan)
+    assert 'rule 5' in response.message and 'A12' in response.message
+    # the same robot, the same blocked zone: a task that does not enter it is planned
+    other = probe.call('/t_blocked/rag_planner', 'Count SKU-33120 at C15-02.', blocked)
+    assert other.success and other.plan.source == 'rule_based'
+    assert plan_text(other.plan) == \
+        'NAVIGATE C15-02; SCAN C15-02; SCAN SKU-33120; REPORT COUNT SKU-33120'
 
 
 def test_diagnostics_carry_percentiles_after_requests(start_planner, start_node, probe):
@@ -250,8 +185,6 @@ def test_bad_start_parameter_exits_with_clear_error(start_planner):
 
 
 def test_run_time_parameter_change_is_checked(start_planner, probe):
-    from rcl_interfaces.srv import SetParameters
-    from rclpy.parameter import Parameter
     start_planner('/t_setp')
     assert probe.call('/t_setp/rag_planner', PICK_TASK, state()).success
     client = probe.client(SetParameters, '/t_setp/rag_planner/set_parameters')
@@ -275,8 +208,6 @@ def test_run_time_parameter_change_is_checked(start_planner, probe):
 
 def test_service_also_answers_under_a_plain_executor(rclpy_context, probe, tmp_path):
     """Under an executor that cannot defer (containers, launch_testing) GetPlan still works."""
-    from rclpy.parameter import Parameter
-    from rag_planner.ros.plan_server import PlanServer
     server = PlanServer(context=rclpy_context, namespace='/t_plain', parameter_overrides=[
         Parameter('pipeline', value='rule_based'), Parameter('state_dir', value=str(tmp_path))])
     spinner = Spinner(server, name='plain-executor')  # a SingleThreadedExecutor

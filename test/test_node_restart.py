@@ -7,8 +7,8 @@ import threading
 import time
 
 from conftest import wait_until
-from rag_planner.plan_grammar import parse_plan
-from test_node_plan_server import plan_text, Probe, state
+from rag_planner.domain.plan_grammar import parse_plan
+from conftest import plan_text, Probe, state
 
 TASKS = ['Go charge at CHARGER-{n}.', 'Return to STAGING-{n} and park.',
          'Bring TOTE-{n}5 from PACK-1 to PACK-6.', 'Count SKU-3312{n} at C15-02.']

@@ -2,7 +2,7 @@
 
 import json
 
-from rag_planner.plan_cache import CachedRetrieval, normalise_task, PlanCache, template_key
+from rag_planner.retrieval.cache import CachedRetrieval, normalise_task, PlanCache, template_key
 
 V1 = CachedRetrieval(('a', 'b'), (0.9, 0.8))
 V2 = CachedRetrieval(('c',), (0.7,))

@@ -1,15 +1,20 @@
-"""Tests for rag_planner.plan_grammar."""
+"""Tests for rag_planner.domain.plan_grammar."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
-from rag_planner.plan_grammar import (
-    ACTIONS, BIN_RE, check_step, format_plan, format_plan_lines, id_kind, is_location,
+from rag_planner.domain.plan_grammar import (
+    ACTIONS, BIN_RE, check_step, format_plan, id_kind, is_location,
     parse_plan, parse_step, PlanParseError, REPORT_CODES, SKU_RE, STATION_RE, Step, TOTE_RE)
 
 PICK_PLAN = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
              'REPORT DONE SKU-48213')
+
+
+def lines(steps) -> str:
+    """The one-step-per-line written form (parse_plan accepts it)."""
+    return '\n'.join(str(s) for s in steps)
 
 
 def test_constants():
@@ -45,7 +50,7 @@ def test_parse_design_example_and_round_trip():
     assert steps[0] == Step('NAVIGATE', ('A12-03',))
     assert steps[2] == Step('PICK', ('SKU-48213', '3'))
     assert format_plan(steps) == PICK_PLAN
-    assert parse_plan(format_plan_lines(steps)) == steps
+    assert parse_plan(lines(steps)) == steps
 
 
 def test_parse_is_case_insensitive_and_tolerant_of_layout():
@@ -142,7 +147,7 @@ _steps = st.one_of(
 @given(st.lists(_steps, min_size=1, max_size=16))
 def test_round_trip_property(steps):
     assert parse_plan(format_plan(steps)) == steps
-    assert parse_plan(format_plan_lines(steps).lower()) == steps
+    assert parse_plan(lines(steps).lower()) == steps
     assert all(check_step(s) is None for s in steps)
 
 

@@ -4,9 +4,12 @@ import json
 
 import pytest
 
-from rag_planner.plan_grammar import parse_plan
-from rag_planner.plan_library import (
-    check_library, LibraryError, load_library, make_entry, read_library, write_library)
+from rag_planner.domain.plan_grammar import parse_plan
+from rag_planner.domain.task_families import FAMILIES
+from rag_planner.paths import default_library_path
+from rag_planner.retrieval.plan_library import (
+    check_library, LibraryError, make_entry, read_library, write_library)
+from rag_planner.training.wording import split_templates, TEMPLATE_BY_ID
 
 GOOD = [
     ('pick-1', 'pick', 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.',
@@ -33,7 +36,7 @@ def test_roundtrip(tmp_path):
     assert lib.entries[0].plan_text == GOOD[0][3]
     assert lib.entries[0].template == 'pick/00'
     assert lib.entries == tuple(_entries())
-    assert load_library(path) == list(lib.entries)
+    assert read_library(path).entries == lib.entries
     header = json.loads(path.read_text().splitlines()[0])
     assert header['kind'] == 'header' and header['count'] == 4
 
@@ -98,8 +101,6 @@ def test_write_refuses_invalid(tmp_path):
 
 
 def test_shipped_library():
-    from rag_planner.task_families import FAMILIES
-    from rag_planner.tools.build_index import default_library_path
     lib = read_library(default_library_path())
     assert len(lib) >= 2000
     assert {e.family for e in lib.entries} == set(FAMILIES)
@@ -107,8 +108,6 @@ def test_shipped_library():
 
 
 def test_shipped_library_holds_no_heldout_template():
-    from rag_planner.tools.build_index import default_library_path
-    from rag_planner.wording import split_templates, TEMPLATE_BY_ID
     train, held = split_templates(0)
     templates = {e.template for e in read_library(default_library_path()).entries}
     assert templates <= set(TEMPLATE_BY_ID), 'library is stale: regenerate with make_library'

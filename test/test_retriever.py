@@ -5,17 +5,22 @@ import time
 import numpy as np
 import pytest
 
-from rag_planner.embedder import Embedder
-from rag_planner.exact_knn import ExactKnn
-from rag_planner.plan_cache import PlanCache
-from rag_planner.plan_grammar import format_plan
-from rag_planner.plan_library import make_entry, write_library
-from rag_planner.retriever import (
-    Retriever, retrieval_plan, RetrievalError, select_core, vote_family)
-from rag_planner.robot_state import RobotState
-from rag_planner.safety import SafetyConfig, validate_plan
-from rag_planner.vector_index import IndexLoadError, IndexParams, PlanIndex
-from rag_planner.wording import generate_examples, split_templates
+from rag_planner.domain.answers import Fallback
+from rag_planner.domain.entities import extract_entities
+from rag_planner.domain.plan_grammar import format_plan
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import SafetyConfig, validate_plan
+from rag_planner.planners.retrieval_baseline import (
+    retrieval_plan, ShapePrior, task_shape, vote_family)
+from rag_planner.retrieval.cache import PlanCache
+from rag_planner.retrieval.embedder import Embedder
+from rag_planner.retrieval.exact_knn import ExactKnn
+from rag_planner.retrieval.hnsw_index import IndexLoadError, IndexParams, PlanIndex
+from rag_planner.retrieval.index_build import build_index_dir, main, select_core
+from rag_planner.retrieval.plan_library import make_entry, write_library
+from rag_planner.retrieval.retriever import open_retriever, Retrieval, RetrievalError, Retriever
+from rag_planner.serving.faults import FaultInjector, FaultSpec
+from rag_planner.training.wording import generate_examples, split_templates
 
 
 @pytest.fixture(scope='module')
@@ -138,7 +143,6 @@ def test_retrieval_plan_is_valid(emb, library, parts):
 
 
 def test_build_index_tool(emb, library, tmp_path):
-    from rag_planner.tools.build_index import build_index_dir, main
     lib_path = write_library(tmp_path / 'lib.jsonl', library[:60], 'v9')
     index = build_index_dir(lib_path, tmp_path / 'idx', embedder=emb)
     loaded = PlanIndex.load(tmp_path / 'idx', expected_model_id=emb.model_id,
@@ -161,7 +165,6 @@ def test_vectors_of_index_match_embedder(emb, library, parts):
 
 
 def test_open_retriever_builds_then_verifies(emb, library, tmp_path):
-    from rag_planner.retriever import open_retriever
     lib_path = write_library(tmp_path / 'lib.jsonl', library[:40], 'v1')
     idx = tmp_path / 'idx'
     ret = open_retriever(lib_path, idx, embedder=emb, cache_capacity=100)
@@ -176,30 +179,36 @@ def test_open_retriever_builds_then_verifies(emb, library, tmp_path):
         open_retriever(lib_path, idx, embedder=emb)
 
 
-def test_fault_injection_hooks(emb, library, parts):
-    from rag_planner.faults import FaultInjector, FaultSpec
+def test_faults_behind_the_stage_wrappers(emb, library, parts):
+    """The fault injector's seam: a faulty index falls back to exact k-NN, typed."""
+    index, knn, _ = parts
     faults = FaultInjector()
-    ret = _retriever(emb, library, parts, cache=False, faults=faults, hnsw_timeout_s=0.05)
+    ret = Retriever(faults.wrap('embed', emb), faults.wrap('retrieve', index), knn, None,
+                    library, hnsw_timeout_s=0.05)
     faults.set(FaultSpec(stage='retrieve', mode='error'))
     res = ret.retrieve('Go charge at CHARGER-3.', k=3, budget_s=1.0)
     assert res.used_fallback and 'injected' in res.fallback_reason
+    assert res.fallback == Fallback.STAGE_ERROR
     faults.set(FaultSpec(stage='retrieve', mode='hang'))
     t0 = time.perf_counter()
     res = ret.retrieve('Go charge at CHARGER-3.', k=3, budget_s=1.0)
     assert res.used_fallback and time.perf_counter() - t0 < 0.5
+    assert res.fallback == Fallback.STAGE_TIMEOUT
     faults.set(FaultSpec())  # releases the hung worker
     res = ret.retrieve('Go charge at CHARGER-3.', k=3, budget_s=1.0)
-    assert not res.used_fallback
+    assert not res.used_fallback and res.fallback == Fallback.NONE
     faults.set(FaultSpec(stage='embed', mode='error'))
     with pytest.raises(RuntimeError, match='injected'):
         ret.retrieve('Stop now.', k=3, budget_s=1.0)
+    faults.set(FaultSpec(stage='embed', mode='garbage'))
+    assert not np.all(np.isfinite(ret.retrieve('Stop now.', k=3, budget_s=1.0).vector))
+    faults.set(FaultSpec(stage='retrieve', mode='garbage'))
+    assert not ret.retrieve('Go charge at CHARGER-3.', k=3, budget_s=1.0).entries
     faults.release()
     ret.close()
 
 
 def test_shape_prior_breaks_wording_ties(library):
-    from rag_planner.retriever import Retrieval, ShapePrior, task_shape
-    from rag_planner.task_families import extract_entities
     prior = ShapePrior.fit(library)
     task = 'Move 12 units of SKU-10077 from reserve B30-11 to forward bin B02-05.'
     shape = task_shape(extract_entities(task))
@@ -209,9 +218,9 @@ def test_shape_prior_breaks_wording_ties(library):
         by_family.setdefault(entry.family, entry)
     # the wording looks like a pick (higher score) but the ids fit a replenishment
     ret = Retrieval(ids=('a', 'b'), scores=(0.8, 0.7),
-                    entries=(by_family['pick'], by_family['replenish']), prior=prior)
+                    entries=(by_family['pick'], by_family['replenish']))
     assert vote_family(ret)[0] == 'pick'
-    steps = retrieval_plan(task, RobotState(), SafetyConfig(), ret)
+    steps = retrieval_plan(task, RobotState(), SafetyConfig(), ret, prior)
     assert format_plan(steps).startswith('NAVIGATE B30-11; SCAN B30-11; PICK SKU-10077 12; '
                                          'NAVIGATE B02-05; SCAN B02-05')
     with pytest.raises(ValueError):

@@ -1,10 +1,10 @@
-"""Tests for rag_planner.robot_state."""
+"""Tests for rag_planner.domain.robot_state."""
 
 import math
 
 import pytest
 
-from rag_planner.robot_state import (
+from rag_planner.domain.robot_state import (
     battery_is_low, blocked_prefixes, blocking_prefix, check_state, normalize_prefix,
     RobotState, sanitize_state)
 

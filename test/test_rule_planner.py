@@ -1,16 +1,15 @@
-"""Tests for rag_planner.task_families and rag_planner.rule_planner."""
+"""Tests for rag_planner.domain.task_families and rag_planner.planners.rule_based."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
-from rag_planner.plan_grammar import check_step, format_plan, parse_plan, Step
-from rag_planner.robot_state import RobotState
-from rag_planner.rule_planner import classify_family, NotUnderstood, rule_plan, RulePlan
-from rag_planner.safety import SafetyConfig, validate_plan
-from rag_planner.task_families import (
-    build_plan, entities_for, EXAMPLES, extract_entities, FAMILIES, MissingEntity, TaskEntities,
-    words_to_digits)
+from rag_planner.domain.entities import extract_entities, TaskEntities, words_to_digits
+from rag_planner.domain.plan_grammar import check_step, format_plan, parse_plan, Step
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import SafetyConfig, validate_plan
+from rag_planner.domain.task_families import build_plan, EXAMPLES, FAMILIES, MissingEntity
+from rag_planner.planners.rule_based import classify_family, NotUnderstood, rule_plan, RulePlan
 
 DESIGN_TABLE = [
     ('pick', 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.',
@@ -286,8 +285,8 @@ def test_extract_order_and_roles():
     e = extract_entities('To PACK-4: 3 of SKU-48213, bin A12-03')
     assert e.locations == ('PACK-4', 'A12-03') and e.roles == ('dst', '')
     e = extract_entities('Take TOTE-812 from DOCK-2 and store it at E07-14.')
-    assert e.roles == ('src', 'dst') and e.role_of('E07-14') == 'dst'
-    assert e.role_of('A01-01') == ''
+    assert e.roles == ('src', 'dst') and dict(zip(e.locations, e.roles))['E07-14'] == 'dst'
+    assert 'A01-01' not in e.locations
     assert e.stations_of('dock') == ('DOCK-2',)
 
 
@@ -305,7 +304,8 @@ def test_extract_garbage_is_safe():
 
 # ---------------------------------------------------------------- build_plan
 def test_build_plan_from_hand_made_entities():
-    e = entities_for(bins=('A12-03',), stations=('PACK-4',), skus=('SKU-48213',), qty=3)
+    e = TaskEntities(bins=('A12-03',), stations=('PACK-4',), skus=('SKU-48213',), qty=3,
+                     locations=('A12-03', 'PACK-4'), roles=('src', 'dst'))
     assert format_plan(build_plan('pick', e, None, None)) == PICK
     assert build_plan('charge', TaskEntities(), FULL, SafetyConfig(default_charger='CHARGER-9')) \
         == parse_plan('NAVIGATE CHARGER-9; CHARGE CHARGER-9')

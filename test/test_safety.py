@@ -1,4 +1,4 @@
-"""Tests for rag_planner.safety: every rule with a passing and a failing case."""
+"""Tests for rag_planner.domain.safety: every rule with a passing and a failing case."""
 
 import math
 
@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
-from rag_planner.plan_grammar import parse_plan, Step
-from rag_planner.robot_state import RobotState
-from rag_planner.safety import (
-    charge_plan, is_safe, SAFE_PLAN, SafetyConfig, validate_plan, Validation)
-from rag_planner.task_families import EXAMPLES
+from rag_planner.domain.plan_grammar import parse_plan, Step
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import (
+    charge_plan, SAFE_PLAN, SafetyConfig, validate_plan, Validation)
+from rag_planner.domain.task_families import EXAMPLES
 
 CFG = SafetyConfig()
 OK = RobotState(robot_id='robot_7', location='STAGING-1', battery_pct=80.0)
@@ -224,7 +224,8 @@ def test_several_rules_reported_together():
             RobotState(battery_pct=5, blocked=('C04',)))
     assert res.rules == (2, 3, 4, 5, 6)
     assert len(res.violations) == 6
-    assert is_safe('HALT', RobotState()) and not is_safe('UNLOAD PACK-1', RobotState())
+    assert validate_plan('HALT', RobotState()).ok
+    assert not validate_plan('UNLOAD PACK-1', RobotState()).ok
 
 
 # ---------------------------------------------------------------- config

@@ -5,10 +5,10 @@ import os
 import pytest
 import yaml
 
-from rag_planner.plan_grammar import format_plan, parse_plan
-from rag_planner.robot_state import RobotState
-from rag_planner.rule_planner import NotUnderstood, rule_plan
-from rag_planner.safety import SAFE_PLAN, SafetyConfig, validate_plan
+from rag_planner.domain.plan_grammar import format_plan, parse_plan
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.planners.rule_based import NotUnderstood, rule_plan
+from rag_planner.domain.safety import SAFE_PLAN, SafetyConfig, validate_plan
 
 CASES_PATH = os.path.join(os.path.dirname(__file__), '..', 'config', 'safety_cases.yaml')
 EXPECT_KEYS = {'understood', 'family', 'requested', 'plan', 'starts_with', 'valid',

@@ -1,12 +1,13 @@
 """Tests of the HNSW plan index, its manifest checks and the exact k-NN fallback."""
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from rag_planner.exact_knn import ExactKnn
-from rag_planner.vector_index import IndexLoadError, IndexParams, PlanIndex
+from rag_planner.retrieval.exact_knn import ExactKnn
+from rag_planner.retrieval.hnsw_index import IndexLoadError, IndexParams, PlanIndex
 
 
 def _data(n=400, dim=384, seed=0):
@@ -100,7 +101,6 @@ def test_corrupt_manifest(built):
 
 def test_garbage_with_forged_manifest(built):
     """A forged manifest that matches garbage passes the hashes, hnswlib must not crash us."""
-    import hashlib
     _, out, _, _ = built
     junk = b'\x01' * 64
     (out / 'index.bin').write_bytes(junk)

@@ -1,17 +1,17 @@
-"""Tests for rag_planner.wording (the wording generator and template split)."""
+"""Tests for rag_planner.training.wording (the wording generator and template split)."""
 
 from collections import Counter
 import re
 
 import pytest
 
-from rag_planner.plan_grammar import check_step
-from rag_planner.robot_state import RobotState
-from rag_planner.rule_planner import NotUnderstood, rule_plan
-from rag_planner.safety import SafetyConfig, validate_plan
-from rag_planner.task_families import build_plan, FAMILIES
-from rag_planner.wording import (
-    all_template_ids, Example, generate_examples, split_templates, TEMPLATE_BY_ID, TEMPLATES)
+from rag_planner.domain.plan_grammar import check_step
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.planners.rule_based import NotUnderstood, rule_plan
+from rag_planner.domain.safety import SafetyConfig, validate_plan
+from rag_planner.domain.task_families import build_plan, FAMILIES
+from rag_planner.training.wording import (
+    Example, generate_examples, split_templates, TEMPLATE_BY_ID, TEMPLATES)
 
 FULL = RobotState(robot_id='robot_7', location='STAGING-1', battery_pct=90.0)
 
@@ -23,7 +23,7 @@ def test_templates_per_family():
         assert any(t.hard for t in ts), fam  # every family has awkward wordings
         for i, t in enumerate(ts):
             assert t.id == f'{fam}/{i:02d}' and t.family == fam
-    ids = all_template_ids()
+    ids = tuple(TEMPLATE_BY_ID)
     assert len(ids) == len(set(ids)) == len(TEMPLATE_BY_ID)
 
 
@@ -86,14 +86,14 @@ def test_charge_without_charger_uses_default_charger():
 def test_split_templates():
     train, held = split_templates(0)
     assert set(train).isdisjoint(held)
-    assert set(train) | set(held) == set(all_template_ids())
+    assert set(train) | set(held) == set(tuple(TEMPLATE_BY_ID))
     assert split_templates(0) == (train, held)
     assert split_templates(1) != (train, held)
     for fam, ts in TEMPLATES.items():
         n_held = sum(1 for t in ts if t.id in held)
         assert 1 <= n_held <= round(0.2 * len(ts)) + 1, fam
         assert n_held < len(ts)
-    assert 0.15 <= len(held) / len(all_template_ids()) <= 0.25
+    assert 0.15 <= len(held) / len(tuple(TEMPLATE_BY_ID)) <= 0.25
     held_ex = generate_examples(100, seed=9, templates=held)
     assert {e.template_id for e in held_ex} <= set(held)
 
@@ -109,11 +109,11 @@ def _rule_accuracy(examples):
 
 
 def test_rule_planner_on_normal_templates():
-    normal = [t for t in all_template_ids() if not TEMPLATE_BY_ID[t].hard]
+    normal = [t for t in tuple(TEMPLATE_BY_ID) if not TEMPLATE_BY_ID[t].hard]
     assert _rule_accuracy(generate_examples(1500, seed=21, templates=normal)) >= 0.97
 
 
 def test_hard_templates_are_hard_but_not_hopeless():
-    hard = [t for t in all_template_ids() if TEMPLATE_BY_ID[t].hard]
+    hard = [t for t in tuple(TEMPLATE_BY_ID) if TEMPLATE_BY_ID[t].hard]
     acc = _rule_accuracy(generate_examples(600, seed=22, templates=hard))
     assert 0.3 < acc < 1.0

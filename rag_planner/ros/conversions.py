@@ -1,10 +1,11 @@
 """Conversions between rag_planner_interfaces messages and the core dataclasses."""
 
-from rag_planner.engine import PlanOutcome, StageTimes
-from rag_planner.plan_grammar import Step
-from rag_planner.robot_state import RobotState
-from rag_planner_interfaces.msg import Plan, PlanStep, StageLatency
-from rag_planner_interfaces.msg import RobotState as RobotStateMsg
+from rag_planner_interfaces.msg import Plan, PlanStep, RobotState as RobotStateMsg, StageLatency
+
+from rag_planner.domain.plan_grammar import Step
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.planners.base import StageTimes
+from rag_planner.serving.request import PlanOutcome
 
 
 def state_from_msg(msg: RobotStateMsg) -> RobotState:
@@ -32,7 +33,7 @@ def plan_to_msg(outcome: PlanOutcome) -> Plan:
     """Convert an outcome to a Plan message."""
     return Plan(plan_id=outcome.plan_id,
                 steps=[PlanStep(action=s.action, args=list(s.args)) for s in outcome.steps],
-                source=outcome.source, retrieved_ids=list(outcome.retrieved_ids),
+                source=str(outcome.source), retrieved_ids=list(outcome.retrieved_ids),
                 confidence=float(outcome.confidence))
 
 

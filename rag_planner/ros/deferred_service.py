@@ -16,9 +16,9 @@ works under any other executor (component containers, launch_testing).
 import threading
 from typing import Callable
 
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.service import Service
-from rclpy.exceptions import InvalidHandle
 
 
 class DeferredServiceExecutor(SingleThreadedExecutor):

@@ -16,8 +16,8 @@ import time
 import rclpy
 
 from rag_planner.paths import config_file
-from rag_planner.ros.plan_client import format_diagnostics, format_response, load_samples
-from rag_planner.ros.plan_client import PlanClient
+from rag_planner.ros.plan_client import (
+    format_diagnostics, format_response, load_samples, PlanClient)
 
 NAMESPACE = '/demo'
 

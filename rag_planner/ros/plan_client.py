@@ -11,14 +11,14 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from rag_planner_interfaces.srv import GetPlan
 import rclpy
 from rclpy.node import Node
 import yaml
 
+from rag_planner.domain.robot_state import RobotState
 from rag_planner.paths import config_file
-from rag_planner.robot_state import RobotState
 from rag_planner.ros.conversions import plan_text, state_to_msg
-from rag_planner_interfaces.srv import GetPlan
 
 
 def load_samples(path: str) -> list:

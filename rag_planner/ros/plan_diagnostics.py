@@ -4,13 +4,13 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rag_planner_interfaces.msg import PlanEvent
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rcl_interfaces.msg import ParameterDescriptor
 
-from rag_planner.latency_stats import ERROR, EventSample, LatencyWindow, OK, STALE, WARN
 from rag_planner.ros.node_main import run_node
-from rag_planner_interfaces.msg import PlanEvent
+from rag_planner.serving.latency_stats import ERROR, EventSample, LatencyWindow, OK, STALE, WARN
 
 LEVELS = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN,
           ERROR: DiagnosticStatus.ERROR, STALE: DiagnosticStatus.STALE}

@@ -11,25 +11,25 @@ import itertools
 import sys
 import time
 
+from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
+from rag_planner_interfaces.srv import GetPlan
+from rcl_interfaces.msg import (
+    FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult)
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
 
-from rag_planner.engine import (fault_spec, GIL_SWITCH_INTERVAL_S, PlanningEngine,
-                                PlanOutcome, PlanRequestData)
-from rag_planner.faults import FaultInjector
-from rag_planner.incident_log import IncidentLog
 from rag_planner.params import check_param, PLANNER_PARAMS, PlannerConfig
 from rag_planner.paths import default_state_dir
-from rag_planner.planner_factory import build_primary, save_recent
+from rag_planner.planners.factory import build_planner, save_recent
 from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
 from rag_planner.ros.deferred_service import DeferredServiceExecutor
 from rag_planner.ros.node_main import run_node
-from rag_planner.safe_plan_store import SafePlanStore
-from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
-from rag_planner_interfaces.srv import GetPlan
+from rag_planner.serving.engine import GIL_SWITCH_INTERVAL_S, PlanningEngine
+from rag_planner.serving.faults import fault_spec, FaultInjector
+from rag_planner.serving.incident_log import IncidentLog
+from rag_planner.serving.last_known_safe import SafePlanStore
+from rag_planner.serving.request import PlanOutcome, PlanRequestData
 
 SAFE_PLAN_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                            reliability=ReliabilityPolicy.RELIABLE)
@@ -72,10 +72,9 @@ class PlanServer(Node):
         incidents = IncidentLog(config['incident_log'] or f'{state_dir}/incidents.jsonl',
                                 config['incident_log_max_bytes'])
         faults = FaultInjector(fault_spec(config))
-        primary, notes = build_primary(config, state_dir, faults, self.get_logger().info)
+        primary, notes = build_planner(config, state_dir, faults.wrap, self.get_logger().info)
         for note in notes:
             self.get_logger().warning(note)
-        self._startup_notes = notes
 
         self._events = self.create_publisher(PlanEvent, '~/events', 1000)
         self._results = self.create_publisher(PlanResult, '~/plan_result', 1000)
@@ -165,7 +164,7 @@ class PlanServer(Node):
     def _publish_event(self, outcome: PlanOutcome) -> None:
         self._events.publish(PlanEvent(
             stamp=self.get_clock().now().to_msg(), request_id=outcome.request_id,
-            robot_id=outcome.robot_id, source=outcome.source,
+            robot_id=outcome.robot_id, source=str(outcome.source),
             latency=latency_to_msg(outcome.times), slo_met=outcome.slo_met,
             cache_hit=outcome.cache_hit, fallback_reason=outcome.fallback_reason))
 

@@ -1,0 +1,256 @@
+"""
+Deterministic rule-based planner: a primary path, and the first link of the fallback chain.
+
+:func:`classify_family` decides the task family from keyword cues and the
+shape of the entities (a tote and two locations is a tote move; a SKU, a
+quantity and two bins is a replenishment; ...), tolerant of case,
+punctuation, word order and filler words.  :func:`rule_plan` extracts the
+entities, builds the canonical plan and applies the low-battery policy
+(rule 6): below ``min_battery_pct`` a stop task gives ``HALT``, a charge task
+its own charge plan (unless its charger is blocked), every other task the
+charge plan for ``cfg.default_charger`` (or ``HALT`` if that charger is
+blocked too), with a ``note`` saying so.
+
+The rule planner does not validate its plans against blocked locations or
+carrying; the pipeline runs :func:`rag_planner.domain.safety.validate_plan` on every
+plan it returns, this one included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import re
+from typing import Optional
+
+from rag_planner.domain.answers import Fallback, Source
+from rag_planner.domain.entities import extract_entities, TaskEntities, words_to_digits
+from rag_planner.domain.plan_grammar import id_kind, Step
+from rag_planner.domain.request import MAX_TASK_CHARS
+from rag_planner.domain.robot_state import battery_is_low, blocking_prefix, RobotState
+from rag_planner.domain.safety import charge_plan, SafetyConfig
+from rag_planner.domain.task_families import build_plan, MissingEntity
+from rag_planner.errors import NotUnderstood
+from rag_planner.planners.base import PlanContext, Planner, PlanResult
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """
+    A rule-based plan: the family of the plan, its steps and the entities used.
+
+    ``requested_family`` is the family the task asked for; it differs from
+    ``family`` when the low-battery policy replaced the plan (``note`` says so).
+    """
+
+    family: str
+    steps: tuple[Step, ...]
+    entities: TaskEntities
+    note: str = ''
+    requested_family: str = ''
+
+
+def _rx(*alts: str) -> re.Pattern:
+    return re.compile(r'(?<![\w])(?:' + '|'.join(alts) + r')(?![\w])', re.I)
+
+
+_STRONG_STOP = _rx(
+    r'e-?stop', r'emergency', r'halt', r'freeze', r'abort', r'cease', r'kill\s+switch',
+    r'stop\s+(?:now|immediately|everything|all|right\s+(?:now|away|there)|moving|at\s+once'
+    r'|what\s+you\S*\s+doing|the\s+robot|this\s+robot|motion|driving|work)',
+    r'stop\s*!+', r'^\W*stop\W*$', r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+move',
+    r'stand\s+still', r'stay\s+put', r'shut\s*down', r'power\s+down', r'full\s+stop',
+    r'all\s+stop')
+_WEAK_STOP = _rx(r'stop(?:ping)?', r'pause', r'stand\s*down', r'cancel')
+_MISSCAN = _rx(
+    r'mis-?scan\w*', r'won\'?t\s+scan', r'will\s+not\s+scan', r'does\s*n[o\']?t\s+scan',
+    r'doesn\'t\s+scan', r'can\'?t\s+(?:be\s+)?scan\w*', r'cannot\s+(?:be\s+)?scan\w*',
+    r'not\s+scan\w*', r'unscannable', r'unreadable', r'illegible', r'no[\s-]+read',
+    r'scan\w*\s+(?:fail\w*|error\w*|problem\w*|issue\w*)', r'fail\w*\s+to\s+scan',
+    r'(?:label|barcode|bar\s+code|tag)\w*\s+(?:is\s+|are\s+)?(?:damaged|torn|smudged|'
+    r'missing|broken|bad|faded|unreadable|ripped|scratched|not\s+reading|won\'?t\s+read)',
+    r'(?:damaged|torn|smudged|faded|bad|broken|ripped|unreadable)\s+(?:label|barcode|tag)\w*',
+    r'won\'?t\s+read', r'not\s+reading', r'can\'?t\s+read', r'cannot\s+read')
+_SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet\s+floor', r'liquid', r'slippery',
+             r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess')
+_BLOCKED = _rx(
+    r'block\w*', r'obstruct\w*', r'jam+ed', r'impassable', r'in\s+the\s+way',
+    r'can\'?t\s+(?:get|go|pass|drive|enter|reach)\s*(?:through|into|past|in)?',
+    r'cannot\s+(?:get|go|pass|drive|enter|reach)', r'no\s+access',
+    r'(?:can\'?t|cannot)\s+be\s+(?:reached|accessed|entered|passed)', r'unreachable',
+    r'not\s+reachable', r'inaccessible',
+    r'closed(?:\s+off)?', r'barricad\w*', r'not\s+passable', r'fallen', r'debris',
+    r'pallet\s+(?:in|on|across)', r'out\s+of\s+bounds', r'off[\s-]limits', r'no[\s-]go')
+_CHARGE = _rx(r'(?:re)?charg\w*', r'battery', r'batteries', r'top\s+up', r'plug\s+in',
+              r'juice', r'power\s+up', r'low\s+power')
+_COUNT = _rx(r'count\w*', r'cycle[\s-]count', r'inventory', r'how\s+many', r'tally',
+             r'how\s+much', r'on[\s-]hand',
+             r'audit\w*', r'stock[\s-]?(?:check|take|taking)', r'quantity\s+check',
+             r'verify\s+(?:the\s+)?(?:qty|quantity|stock|count)', r'check\s+(?:the\s+)?stock',
+             r'enumerate')
+_PARK = _rx(r'park\w*', r'go\s+home', r'head\s+home', r'return\s+home', r'stand\s*by',
+            r'standby', r'idle', r'rest', r'retire', r'off[\s-]shift', r'end\s+of\s+shift',
+            r'wait\s+there', r'sit\s+tight', r'call\s+it\s+a\s+day', r'done\s+for\s+(?:the|to)',
+            r'clock\s+out')
+_GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?to')
+_REPLENISH = _rx(r'replenish\w*', r'restock\w*', r're-stock\w*', r'refill\w*', r'top\s+off',
+                 r'top\s+up', r'reserve', r'forward', r'fill\s+up', r'backfill\w*', r'refresh')
+_PUTAWAY = _rx(r'put\s*-?\s*away', r'store', r'stow\w*', r'shelve', r'inbound', r'receiv\w*',
+               r'slot\s+it', r'file\s+it')
+_TRANSFER = _rx(r'transfer\w*', r'shuttle', r'relocate', r'move', r'bring', r'carry',
+                r'deliver', r'take')
+_PICK = _rx(r'pick\w*', r'grab', r'fetch', r'collect', r'retrieve', r'get', r'pull',
+            r'order', r'bring', r'deliver')
+
+
+def _has(rx: re.Pattern, text: str) -> bool:
+    return rx.search(text) is not None
+
+
+def _classify(text: str, e: TaskEntities) -> Optional[str]:
+    t = words_to_digits(text)
+    n_ids = len(e.locations) + len(e.totes) + len(e.skus)
+    stop = _STRONG_STOP.search(t)
+    if stop is not None:
+        # "move to STAGING-2, park and halt" / "drive to STAGING-2 and stop": the park plan
+        # ends in HALT anyway; only when the stop word comes after the staging area
+        lower = t.lower()
+        if len(e.locations) == 1 and e.stations_of('staging') and not e.totes \
+                and not e.skus and not _has(_rx('emergency', 'e-?stop', 'abort'), t) \
+                and (_has(_PARK, t) or _has(_GO_TO, t)) \
+                and 0 <= lower.find('stag') < stop.start():
+            return 'park'
+        return 'stop'
+    if _has(_MISSCAN, t):
+        return 'misscan'
+    # a complete move task that merely mentions a blockage/spill elsewhere stays a move
+    is_move = (e.totes or (e.skus and e.qty is not None)) and len(e.locations) >= 2 \
+        and not e.stations_of('staging')
+    if _has(_SPILL, t) and (e.locations or e.excluded) and not is_move:
+        return 'spill'
+    if _has(_BLOCKED, t) and (e.locations or e.excluded) and not is_move:
+        return 'blocked'
+    has_exception = bool(e.stations_of('exception'))
+    if has_exception and e.bins and not e.totes and e.qty is None and _has(
+            _rx(r'scan\w*', r'label\w*', r'barcode\w*', r'escalat\w*', r'retry'), t):
+        return 'misscan'
+    chargers = e.stations_of('charger')
+    if not e.totes and not e.skus and (chargers or _has(_CHARGE, t)):
+        if not e.bins or chargers:
+            return 'charge'
+    if e.skus and e.bins and _has(_COUNT, t) and (e.qty is None or len(e.locations) == 1):
+        return 'count'
+    if e.totes and len(e.locations) >= 2:
+        if _has(_PUTAWAY, t) and not _has(_rx('transfer\\w*'), t):
+            return 'putaway'
+        if _has(_rx('transfer\\w*'), t):
+            return 'transfer'
+        dst = _destination_kind(e)
+        return 'putaway' if dst == 'bin' else 'transfer'
+    if e.skus and e.qty is not None and e.bins and len(e.locations) >= 2:
+        non_bins = [x for x in e.locations if id_kind(x) != 'bin']
+        if non_bins:
+            return 'pick'
+        return 'replenish'
+    if e.skus and e.bins and _has(_COUNT, t):
+        return 'count'
+    if len(e.skus) == 1 and len(e.locations) == 1 and e.bins and e.qty is None \
+            and not e.totes and not _has(_PICK, t):
+        return 'count'  # one SKU at one bin and nothing to move: only a count fits
+    if not e.totes and not e.skus and e.locations:
+        staging = e.stations_of('staging')
+        if _has(_PARK, t) or (staging and len(e.locations) == 1 and not e.bins):
+            return 'park'
+    if not n_ids and _has(_WEAK_STOP, t):
+        return 'stop'
+    # keyword-only fallbacks: the family is clear but ids may be missing
+    for fam, rx in (('count', _COUNT), ('replenish', _REPLENISH), ('putaway', _PUTAWAY),
+                    ('pick', _PICK), ('park', _PARK), ('charge', _CHARGE),
+                    ('spill', _SPILL), ('blocked', _BLOCKED)):
+        if _has(rx, t) and (fam != 'pick' or e.skus):
+            return fam
+    if e.totes and e.locations:
+        return 'transfer'
+    if e.skus and e.locations:
+        return 'pick'
+    return None
+
+
+def _destination_kind(e: TaskEntities) -> Optional[str]:
+    for loc, role in zip(e.locations, e.roles):
+        if role == 'dst':
+            return id_kind(loc)
+    srcs = [loc for loc, r in zip(e.locations, e.roles) if r == 'src']
+    rest = [loc for loc in e.locations if loc not in srcs]
+    if srcs and rest:
+        return id_kind(rest[0])
+    return id_kind(e.locations[-1]) if e.locations else None
+
+
+def classify_family(task: str) -> Optional[str]:
+    """Return the task family of ``task`` by keyword and entity rules, or None."""
+    if not isinstance(task, str) or not task.strip():
+        return None
+    return _classify(task[:MAX_TASK_CHARS], extract_entities(task))
+
+
+def rule_plan(task: str, state: Optional[RobotState] = None,
+              cfg: Optional[SafetyConfig] = None) -> RulePlan:
+    """
+    Return the rule-based plan for ``task``; raise NotUnderstood with a reason.
+
+    Deterministic: the same task, state and config always give the same plan.
+    """
+    state = state if state is not None else RobotState()
+    cfg = cfg if cfg is not None else SafetyConfig()
+    if not isinstance(task, str):
+        raise NotUnderstood(f'task is not text ({type(task).__name__})')
+    if not task.strip():
+        raise NotUnderstood('empty task')
+    ents = extract_entities(task)
+    family = _classify(task[:MAX_TASK_CHARS], ents)
+    if family is None:
+        extra = f' (invalid ids: {", ".join(ents.invalid)})' if ents.invalid else ''
+        raise NotUnderstood(f'no task family recognised in {task[:60]!r}{extra}')
+    try:
+        steps = build_plan(family, ents, state, cfg)
+    except MissingEntity as exc:
+        extra = f' (invalid ids: {", ".join(ents.invalid)})' if ents.invalid else ''
+        raise NotUnderstood(f'{exc}{extra}') from None
+    low = battery_is_low(state, cfg.min_battery_pct)
+    if low and family == 'charge' and blocking_prefix(steps[0].args[0], state) is not None:
+        low_family = 'charge (requested charger blocked)'
+    else:
+        low_family = family
+    if low and low_family not in ('stop', 'charge'):
+        c = cfg.default_charger
+        if blocking_prefix(c, state) is not None:
+            return RulePlan('stop', (Step('HALT'),), ents,
+                            note=f'battery low and default charger {c} is blocked: HALT '
+                                 f'instead of {low_family}', requested_family=family)
+        return RulePlan('charge', charge_plan(c), ents,
+                        note=f'battery {state.battery_pct!r}% below '
+                             f'{cfg.min_battery_pct:g}%: charging at {c} instead of '
+                             f'{low_family}', requested_family=family)
+    return RulePlan(family, tuple(steps), ents, requested_family=family)
+
+
+class RulePlanner(Planner):
+    """
+    The rule planner as a primary path.
+
+    With ``degraded_reason`` it stands in for a pipeline that could not be
+    loaded, and every answer says so (``PlanResult.degraded``).
+    """
+
+    name = Source.RULE_BASED
+
+    def __init__(self, degraded_reason: str = ''):
+        """Remember why the rule planner answers instead of the pipeline ('' = by choice)."""
+        self.degraded_reason = degraded_reason
+
+    def plan(self, context: PlanContext) -> PlanResult:
+        """Plan with the rule planner; NotUnderstood when it cannot."""
+        plan = rule_plan(context.task, context.state, context.safety)
+        degraded = Fallback.DEGRADED if self.degraded_reason else Fallback.NONE
+        return PlanResult(tuple(plan.steps), Source.RULE_BASED, family=plan.family,
+                          degraded=degraded, note=self.degraded_reason)

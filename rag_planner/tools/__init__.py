@@ -1,1 +1,0 @@
-"""Command-line tools: library generator, index builder, retrieval benchmark."""
