@@ -10,6 +10,7 @@ import math
 from typing import Any, Mapping, Optional
 
 from rag_planner.domain.request import MAX_TASK_CHARS
+from rag_planner.domain.safety import LIMITS, LOW_BATTERY_POLICIES
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,16 @@ PLANNER_PARAMS: tuple = (
               1000, 1e10),
     ParamSpec('cache_size', 4096, 'Entries of the retrieval cache.', 0, 10_000_000,
               read_only=True),
-    ParamSpec('safety.max_steps', 16, 'Longest plan accepted.', 1, 256),
-    ParamSpec('safety.max_pick_qty', 20, 'Largest PICK quantity.', 1, 1000),
+    ParamSpec('safety.max_steps', 16, 'Longest plan accepted.', *LIMITS['max_steps']),
+    ParamSpec('safety.max_pick_qty', 20, 'Largest PICK quantity; a task asking for more is '
+              'refused as UNSAFE_TASK.', *LIMITS['max_pick_qty']),
     ParamSpec('safety.min_battery_pct', 15.0, 'Below this battery only charging or HALT.',
-              0.0, 100.0),
+              *LIMITS['min_battery_pct']),
     ParamSpec('safety.default_charger', 'CHARGER-1', 'Charger of the low-battery plan.'),
+    ParamSpec('safety.low_battery_policy', 'charge_only', 'Below min_battery_pct: '
+              'charge_first (charge at default_charger, then the task, as one plan) or '
+              'charge_only (UNSAFE_TASK with the charge plan as the safe action).',
+              choices=LOW_BATTERY_POLICIES),
     ParamSpec('fault.stage', '', 'Fault injection (tests, demos): embed | retrieve | generate; '
               'empty = off.', choices=('', 'embed', 'retrieve', 'generate')),
     ParamSpec('fault.mode', 'delay', 'Injected fault: delay | hang | error | garbage.',

@@ -42,7 +42,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #    faulthandler after HARD_TIMEOUT_S: every thread's stack goes to HANG_REPORT, which
 #    scripts/run_tests.sh prints, and the run exits with an error.
 HARD_TIMEOUT_S = float(os.environ.get('RAG_PLANNER_HARD_TIMEOUT_S', '300'))
-HANG_REPORT = os.environ.get('RAG_PLANNER_HANG_REPORT', os.path.join(ROOT, 'log', 'test-hang.txt'))
+# (one file per pytest process unless run_tests.sh names it: runs side by side do not collide)
+HANG_REPORT = os.environ.get('RAG_PLANNER_HANG_REPORT',
+                             os.path.join(ROOT, 'log', f'test-hang-{os.getpid()}.txt'))
 TIMED_OUT = r'Failed: Timeout \(>[0-9.]+s\) from pytest-timeout'
 DDS_MODULES = {'test_node_plan_server', 'test_node_faults', 'test_node_fuzz',
                'test_node_restart', 'test_fleet_sim_node', 'test_launch'}
@@ -67,7 +69,8 @@ def pytest_runtest_protocol(item, nextitem):
             yield
         finally:
             faulthandler.cancel_dump_traceback_later()
-    os.remove(HANG_REPORT)
+    if os.path.exists(HANG_REPORT):
+        os.remove(HANG_REPORT)
 
 
 class NodeProcess:

@@ -12,10 +12,11 @@ import pytest
 from rag_planner.domain.answers import ErrorCode, Fallback, Source
 from rag_planner.domain.plan_grammar import parse_plan, Step
 from rag_planner.domain.robot_state import RobotState
-from rag_planner.errors import StageError
+from rag_planner.errors import NotUnderstood, StageError
 from rag_planner.generation.runtime import Generation
 from rag_planner.params import PlannerConfig
 from rag_planner.planners.base import Planner, PlanResult
+from rag_planner.serving import fallback
 from rag_planner.serving.engine import PlanningEngine
 from rag_planner.serving.faults import FaultInjector, FaultSpec, InjectedFault
 from rag_planner.serving.incident_log import IncidentLog
@@ -23,6 +24,8 @@ from rag_planner.serving.last_known_safe import SafePlanStore
 from rag_planner.serving.request import PlanRequestData
 
 PICK = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
+PICK_PLAN = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
+             'REPORT DONE SKU-48213')
 STATE = RobotState('r1', 'DOCK-1', 80.0, False, ())
 
 
@@ -59,7 +62,7 @@ class StagedPlanner(Planner):
     name = Source.GENERATED
 
     def __init__(self, faults, steps=None):
-        steps = tuple(steps or parse_plan('NAVIGATE CHARGER-2; CHARGE CHARGER-2'))
+        steps = tuple(steps or parse_plan(PICK_PLAN))
         self.embedder = faults.wrap('embed', FakeEmbedder())
         self.index = faults.wrap('retrieve', FakeIndex())
         self.generator = faults.wrap('generate', FakeGenerator(steps))
@@ -132,8 +135,8 @@ def test_stage_error_and_garbage_name_the_stage():
     eng.update_config(eng.config.with_value('fault.stage', 'generate')
                       .with_value('fault.mode', 'garbage'))
     out = ask(eng)
-    assert out.source == 'rule_based' and 'failed validation' in out.fallback_reason
-    assert out.fallback == Fallback.INVALID_PLAN
+    assert out.source == 'rule_based' and 'plan rejected' in out.fallback_reason
+    assert out.fallback == Fallback.INVALID_PLAN and out.success
     eng.update_config(eng.config.with_value('fault.stage', ''))
     assert ask(eng).source == 'generated'
     eng.close()
@@ -143,8 +146,26 @@ def test_invalid_generated_plan_never_leaves():
     bad = (Step('NAVIGATE', ('A12-03',)), Step('PICK', ('SKU-48213', '3')))
     eng = engine(staged=True, steps=bad)
     out = ask(eng)
-    assert out.source == 'rule_based'
-    assert 'failed validation' in out.fallback_reason
+    assert out.source == 'rule_based' and out.success
+    assert 'plan rejected' in out.fallback_reason and 'rule 2' in out.fallback_reason
+    assert out.fallback == Fallback.INVALID_PLAN
+    eng.close()
+
+
+def test_a_plan_that_leaves_out_what_the_task_names_is_not_the_answer():
+    count = parse_plan('NAVIGATE A12-03; SCAN A12-03; SCAN SKU-48213; REPORT COUNT SKU-48213')
+    eng = engine(staged=True, steps=count)   # valid, grounded, but it is not the pick
+    out = ask(eng)
+    assert out.source == 'rule_based' and '; '.join(map(str, out.steps)) == PICK_PLAN
+    assert 'leaves out PACK-4' in out.fallback_reason
+    eng.close()
+
+
+def test_ungrounded_ids_and_numbers_are_not_the_answer():
+    made_up = parse_plan(PICK_PLAN.replace('PICK SKU-48213 3', 'PICK SKU-48213 5'))
+    eng = engine(staged=True, steps=made_up)
+    out = ask(eng)
+    assert '; '.join(map(str, out.steps)) == PICK_PLAN and 'rule 7' in out.fallback_reason
     eng.close()
 
 
@@ -156,16 +177,39 @@ def test_request_deadline_overrides_parameter():
     eng.close()
 
 
-def test_chain_goes_to_last_known_safe_then_halt(tmp_path):
+def test_last_known_safe_answers_only_a_retry_of_the_same_task(tmp_path, monkeypatch):
+    eng = engine(tmp_path, staged=True)
+    assert ask(eng).source == 'generated'
+    # from now on the generator hangs and the rule planner understands nothing
+    monkeypatch.setattr(fallback, 'rule_plan', _not_understood)
+    eng.update_config(eng.config.with_value('fault.stage', 'generate')
+                      .with_value('fault.mode', 'hang').with_value('generate_budget_ms', 20.0))
+    out = ask(eng, task='  pick 3 units of sku-48213 from a12-03 and bring them to pack-4 ')
+    assert out.source == 'last_known_safe' and out.success
+    assert '; '.join(map(str, out.steps)) == PICK_PLAN
+    # another task of the same robot never gets that plan, nor does another robot
+    other = ask(eng, task='Count SKU-33120 at C15-02.')
+    assert other.error == ErrorCode.NO_PLAN_IN_TIME and other.steps == (Step('HALT'),)
+    stranger = ask(eng, state=RobotState('r2', 'DOCK-1', 80.0, False, ()))
+    assert stranger.error == ErrorCode.NO_PLAN_IN_TIME and stranger.source == 'safe_default'
+    # the remembered plan is re-judged: with A12 blocked the same task is now unsafe
+    blocked = RobotState('r1', 'DOCK-1', 80.0, False, ('A12',))
+    out = ask(eng, state=blocked)
+    assert out.source == 'safe_default' and out.steps == (Step('HALT'),)
+    eng.close()
+
+
+def _not_understood(task, state=None, cfg=None):
+    raise NotUnderstood('stand-in rule planner')
+
+
+def test_a_task_nobody_understands_is_refused_never_answered_with_another_plan(tmp_path):
     eng = engine(tmp_path)
     assert ask(eng).source == 'rule_based'
     out = ask(eng, task='please sing a song')
-    assert out.source == 'last_known_safe'
-    assert out.steps[0] == Step('NAVIGATE', ('A12-03',))
-    # the remembered plan is re-validated: with A12 blocked it is not safe any more
-    blocked = RobotState('r1', 'DOCK-1', 80.0, False, ('A12',))
-    out = ask(eng, task='please sing a song', state=blocked)
-    assert out.source == 'safe_default' and out.steps == (Step('HALT'),)
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and not out.success
+    assert out.steps == (Step('HALT'),) and out.source == 'safe_default'
+    assert not out.chain and out.fallback == Fallback.NONE
     eng.close()
 
 
@@ -174,10 +218,11 @@ def test_last_known_safe_survives_restart_and_corruption(tmp_path):
     ask(eng, state=RobotState('r7', 'DOCK-1', 80.0, False, ()))
     eng.close()
     again = SafePlanStore(str(tmp_path / 'safe.json'))
-    assert again.get('r7')[0] == Step('NAVIGATE', ('A12-03',))
-    (tmp_path / 'safe.json').write_text('{"version": 1, "plans": {"r7": "FLY AWAY"}')
+    assert again.get('r7', PICK)[0] == Step('NAVIGATE', ('A12-03',))
+    assert again.get('r7', 'Count SKU-33120 at C15-02.') is None
+    (tmp_path / 'safe.json').write_text('{"version": 2, "plans": {"r7": "FLY AWAY"}')
     broken = SafePlanStore(str(tmp_path / 'safe.json'))
-    assert broken.get('r7') is None
+    assert broken.get('r7', PICK) is None
     assert 'unreadable' in broken.load_problem
     assert any(p.name.startswith('safe.json.unreadable') for p in tmp_path.iterdir())
 
@@ -202,7 +247,8 @@ def test_incident_log_records_fallbacks_and_rotates(tmp_path):
     eng.close()
     lines = (tmp_path / 'inc.jsonl').read_text().splitlines()
     record = json.loads(lines[-1])
-    assert record['event'] == 'fallback' and record['source'] == 'safe_default'
+    assert record['event'] == 'refusal' and record['source'] == 'safe_default'
+    assert record['error_code'] == 'NOT_UNDERSTOOD'
     assert 'latency_ms' in record and record['plan'] == 'HALT'
     assert os.path.exists(tmp_path / 'inc.jsonl.1')
 
@@ -268,3 +314,98 @@ def test_config_rejects_bad_values():
                         ('top_k', 2.5), ('safety.max_pick_qty', 'many')]:
         with pytest.raises(ValueError):
             PlannerConfig.from_dict({name: value})
+
+
+class RefusingPlanner(Planner):
+    """A primary path that always refuses with ``refusal``."""
+
+    name = Source.GENERATED
+
+    def __init__(self, refusal):
+        self.refusal = refusal
+
+    def plan(self, context):
+        raise self.refusal
+
+
+def test_when_both_refuse_the_rule_planners_code_is_the_answer():
+    from rag_planner.errors import MissingArgument
+    eng = PlanningEngine(PlannerConfig.from_dict({}),
+                         RefusingPlanner(MissingArgument('no bin here', 'bin')))
+    out = ask(eng, task='purple elephants SKU-12345 SKU-12345')  # rule planner: not understood
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and out.missing == ''
+    assert 'no bin here' in out.message                    # the other opinion, for people
+    out = ask(eng, task='Pick 3 units of SKU-48213 from A12-03')  # rule planner: destination
+    assert out.error == ErrorCode.MISSING_ARGUMENT and out.missing == 'destination'
+    # a refusal the rule planner does not share: its plan is the answer
+    out = ask(eng)
+    assert out.success and '; '.join(map(str, out.steps)) == PICK_PLAN
+    assert out.source == 'rule_based'
+    eng.close()
+
+
+class _NoRetriever:
+    library: dict = {}
+
+
+class _MustNotGenerate:
+    uses_hint = True
+
+    def generate(self, *args, **kwargs):
+        raise AssertionError('the generator was asked although the rule planner refused')
+
+
+def test_generated_planner_lets_the_rule_planners_missing_argument_win():
+    from rag_planner.errors import MissingArgument
+    from rag_planner.planners.base import PlanContext
+    from rag_planner.planners.generated import GeneratedPlanner
+    from rag_planner.domain.safety import SafetyConfig
+    planner = GeneratedPlanner(_NoRetriever(), _MustNotGenerate())
+    ctx = PlanContext('Replenish E25-11 with 2 units of SKU-94685.', STATE, SafetyConfig(),
+                      PlannerConfig.from_dict({}))
+    with pytest.raises(MissingArgument) as exc:
+        planner.plan(ctx)
+    assert exc.value.slot == 'source'
+
+
+class FixedPlanner(Planner):
+    """A learned path whose plan and rule view are fixed."""
+
+    name = Source.GENERATED
+
+    def __init__(self, steps, rule_steps):
+        self.result = PlanResult(tuple(parse_plan(steps)), Source.GENERATED, ('lib-1',), 0.9,
+                                 rule_steps=tuple(parse_plan(rule_steps)) if rule_steps else ())
+
+    def plan(self, context):
+        return self.result
+
+
+def test_a_valid_learned_plan_that_differs_from_the_rule_plan_is_refused():
+    other = PICK_PLAN + '; HALT'   # valid, grounded, covers the task: the validator passes it
+    eng = PlanningEngine(PlannerConfig.from_dict({}), FixedPlanner(other, PICK_PLAN))
+    out = ask(eng)
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and out.steps == (Step('HALT'),)
+    assert 'do not agree' in out.message and out.source == Source.SAFE_DEFAULT
+    assert eng.counters.snapshot()['disagreements'] == 1
+    eng.close()
+    # they agree: the learned plan is the answer, under its own name
+    eng = PlanningEngine(PlannerConfig.from_dict({}), FixedPlanner(PICK_PLAN, PICK_PLAN))
+    out = ask(eng)
+    assert out.success and out.source == Source.GENERATED
+    eng.close()
+
+
+def test_an_invalid_plan_nobody_else_understands_is_not_understood_not_late():
+    garbage = parse_plan('PICK SKU-00000 20; UNLOAD A01-01')
+    eng = engine(staged=True, steps=garbage)
+    out = ask(eng, task='please sing a song')
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and out.fallback == Fallback.INVALID_PLAN
+    assert out.steps == (Step('HALT'),) and out.chain
+    eng.close()
+    # a stage that failed could not say: no plan in time
+    eng = engine(staged=True)
+    eng.faults.set(FaultSpec(stage='generate', mode='error'))
+    out = ask(eng, task='please sing a song')
+    assert out.error == ErrorCode.NO_PLAN_IN_TIME and out.steps == (Step('HALT'),)
+    eng.close()

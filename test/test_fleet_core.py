@@ -6,13 +6,14 @@ import random
 
 import pytest
 
+from rag_planner.domain.answers import ErrorCode, Fallback
 from rag_planner.domain.plan_grammar import parse_plan
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import validate_plan
 from rag_planner.sim import arrivals, expected, faultlog, plots, stats, timeline, world
 from rag_planner.sim.llm_baseline import build_prompt, lexical_neighbours
 from rag_planner.sim.mcap_log import McapLog
-from rag_planner.sim.records import reason_class, RequestRecord
+from rag_planner.sim.records import RequestRecord
 from rag_planner.sim.scenario import FleetScenario, ScenarioConfig
 from rag_planner.training.wording import split_templates
 
@@ -185,17 +186,22 @@ def test_forces_fallback_follows_pipeline_and_budgets():
 
 
 # ---------------------------------------------------------------------- expected
-def test_expected_plan_under_state():
+def test_expected_answer_under_state():
+    task = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
     healthy = RobotState(robot_id='r', location='DOCK-1', battery_pct=80.0)
-    assert expected.expected_plan('pick', PICK, healthy) == tuple(PICK)
+    assert expected.expected_answer(task, PICK, healthy) == (ErrorCode.NONE, tuple(PICK))
     low = RobotState(robot_id='r', battery_pct=5.0)
-    assert expected.expected_plan('pick', PICK, low) == \
-        tuple(parse_plan('NAVIGATE CHARGER-1; CHARGE CHARGER-1'))
-    assert expected.expected_plan('stop', parse_plan('HALT'), low) == expected.HALT
+    assert expected.expected_answer(task, PICK, low) == \
+        (ErrorCode.UNSAFE_TASK, tuple(parse_plan('NAVIGATE CHARGER-1; CHARGE CHARGER-1')))
+    assert expected.expected_answer('Stop now.', parse_plan('HALT'), low) == \
+        (ErrorCode.NONE, tuple(parse_plan('HALT')))
     low_blocked = RobotState(robot_id='r', battery_pct=5.0, blocked=('CHARGER-1',))
-    assert expected.expected_plan('pick', PICK, low_blocked) == expected.HALT
+    assert expected.expected_answer(task, PICK, low_blocked) == \
+        (ErrorCode.UNSAFE_TASK, tuple(parse_plan('HALT')))
     blocked = RobotState(robot_id='r', battery_pct=80.0, blocked=('A12',))
-    assert expected.expected_plan('pick', PICK, blocked) is None
+    assert expected.expected_answer(task, PICK, blocked)[0] == ErrorCode.UNSAFE_TASK
+    with pytest.raises(ValueError):   # a wrong plan for the task is a bug of the generator
+        expected.expected_answer('Count SKU-33120 at C15-02.', PICK, healthy)
 
 
 # ----------------------------------------------------------------------- scenario
@@ -208,7 +214,7 @@ def test_scenario_hands_out_every_arrival_once_and_robots_evolve():
         for due in sc.due(float(t)):
             seen.append(due.index)
             assert due.state.robot_id == due.robot.robot_id
-            sc.answered(due.robot, due.expected or due.example.plan, float(t))
+            sc.answered(due.robot, due.expected, float(t))
     assert seen == list(range(total)) and sc.remaining == 0
     assert sum(r['plans_done'] for r in sc.robot_summary()) == total
     again = FleetScenario(cfg)
@@ -237,7 +243,10 @@ def test_summarize_counts_and_percentiles():
                for i in range(100)]
     records.append(_record(100, None))
     records[5].valid = False
-    records[7].fallback_reason = 'retrieval exceeded retrieval_timeout_ms 120'
+    for r in records:
+        r.fallback_code = 0
+    records[7].fallback_code = Fallback.STAGE_TIMEOUT
+    records[8].error_code = ErrorCode.NOT_UNDERSTOOD
     s = stats.summarize(records, wall_s=10.0, deadline_ms=50.0, grace_ms=10.0)
     assert s['sent'] == 101 and s['answered'] == 100 and s['lost'] == 1
     assert s['invalid'] == 1
@@ -246,25 +255,29 @@ def test_summarize_counts_and_percentiles():
     assert s['throughput_hz'] == pytest.approx(10.0)
     assert s['misses_beyond_grace'] == 40          # rtt > 60 ms
     assert s['slo_attainment'] == pytest.approx(50 / 101)
-    assert s['fallback_reasons'] == {'retrieval_timeout': 1}
+    assert s['fallback_reasons'] == {'stage_timeout': 1}
+    assert s['fallback_ratio'] == pytest.approx(0.01)
+    assert s['refusals'] == {'NOT_UNDERSTOOD': 1} and s['refusal_ratio'] == pytest.approx(0.01)
     assert s['stages']['transport_ms']['mean'] == pytest.approx(1.0)
     text = json.dumps(stats.jsonable(stats.summarize([], 0.0)))
     assert 'NaN' not in text
 
 
-@pytest.mark.parametrize('reason,cls', [
-    ('', ''), ('deadline at risk during generate', 'deadline'),
-    ('retrieve failed: InjectedFault(...)', 'stage_error'),
-    ('retrieval answered by exact k-NN: hnsw timeout', 'exact_knn'),
-    ('generated plan failed validation: rule 5', 'invalid_plan'),
-    ('task not understood: no family', 'not_understood'), ('whatever', 'other'),
-    ('retrieve failed: retrieved family cannot be filled: no tote', 'unfillable'),
-    ('generator unavailable (x); retrieval baseline answers; retrieval answered by exact '
-     'k-NN: slow', 'exact_knn'),
-    ('generator unavailable (FileNotFoundError); retrieval baseline answers',
-     'pipeline_unavailable')])
-def test_reason_classes(reason, cls):
-    assert reason_class(reason) == cls
+def test_records_read_codes_not_prose():
+    r = _record(0, 3.0, source='rule_based', primary='generated')
+    assert r.reason_class == 'unknown' and not r.fallback      # no event matched yet
+    r.fallback_code = Fallback.STAGE_TIMEOUT
+    r.fallback_reason = 'whatever words the server chose'
+    assert r.fallback and r.chain and r.fault_handled and r.reason_class == 'stage_timeout'
+    degraded = _record(1, 3.0, source='generated', primary='generated',
+                       fallback_code=Fallback.STAGE_TIMEOUT)   # exact k-NN inside retrieval
+    assert degraded.fallback and not degraded.chain and degraded.fault_handled
+    garbage = _record(2, 3.0, source='rule_based', primary='generated',
+                      fallback_code=Fallback.INVALID_PLAN, fault='generate garbage')
+    assert garbage.fault_handled and not _record(
+        3, 3.0, fallback_code=Fallback.INVALID_PLAN).fault_handled
+    refused = _record(4, 3.0, error_code=ErrorCode.UNSAFE_TASK, fallback_code=0)
+    assert refused.refused and refused.error_name == 'UNSAFE_TASK' and not refused.fallback
 
 
 def test_fault_windows_classify_requests():
@@ -273,13 +286,13 @@ def test_fault_windows_classify_requests():
                                   off_acked=3.1)
     params = {'/p': {'pipeline': 'retrieved', 'retrieve_budget_ms': 10.0}}
 
-    def rec(sent, rtt_ms, reason=''):
-        r = _record(0, rtt_ms, sent=sent, fallback_reason=reason, expected='HALT')
+    def rec(sent, rtt_ms, code=0):
+        r = _record(0, rtt_ms, sent=sent, fallback_code=code, expected='HALT')
         r.extra['planner_node'] = '/p'
         return r
 
-    inside, edge, outside, late = rec(2.0, 20.0, 'x exact k-NN'), rec(1.05, 20.0), \
-        rec(0.2, 5.0), rec(5.0, 5.0, 'deadline at risk during retrieve')
+    inside, edge, outside, late = rec(2.0, 20.0, Fallback.STAGE_TIMEOUT), rec(1.05, 20.0), \
+        rec(0.2, 5.0), rec(5.0, 5.0, Fallback.STAGE_TIMEOUT)
     records = [inside, edge, outside, late]
     faultlog.classify_faults(records, [window], params)
     assert (inside.fault_expect, edge.fault_expect, outside.fault_expect) == (True, None, False)
@@ -303,16 +316,16 @@ def test_join_events_matches_by_robot_and_latency():
             self.total_ms = total
 
     class Ev:
-        def __init__(self, robot, total, hit, reason, rid=''):
+        def __init__(self, robot, total, hit, fallback, rid=''):
             self.robot_id, self.latency, self.cache_hit = robot, Lat(total), hit
-            self.fallback_reason, self.request_id = reason, rid
+            self.fallback, self.fallback_reason, self.request_id = fallback, 'why', rid
 
     a = _record(0, 3.0, server_ms=1.25, robot_id='r0')
     b = _record(1, 3.0, server_ms=2.5, robot_id='r1')
-    n = faultlog.join_events([a, b], [(0.0, '/p', Ev('r0', 1.25, True, '')),
-                                      (0.0, '/p', Ev('r1', 2.5, False, 'exact k-NN'))])
+    n = faultlog.join_events([a, b], [(0.0, '/p', Ev('r0', 1.25, True, 0)),
+                                      (0.0, '/p', Ev('r1', 2.5, False, 1))])
     assert n == 2 and a.cache_hit and not a.fallback
-    assert b.fallback and b.fallback_kind == 'degraded'
+    assert b.fallback and b.fallback_code == Fallback.STAGE_TIMEOUT
 
 
 # ------------------------------------------------------------------- plots, MCAP

@@ -17,7 +17,9 @@ from rag_planner.generation.augment import Budget, build_inputs, ENCODER_INPUTS
 from rag_planner.generation.candidates import extract_candidates, words_to_int
 from rag_planner.generation.runtime import (
     default_model_dir, GenerationError, Generator, GeneratorLoadError, MANIFEST)
-from rag_planner.generation.vocab import GrammarState, plan_targets, Vocab
+from rag_planner.generation.vocab import (
+    GrammarState, plan_targets, REFUSAL_TOKENS, REFUSE, Vocab)
+from rag_planner.planners.generated import rule_hint
 from rag_planner.retrieval.embedder import Embedder
 
 MODEL_DIR = default_model_dir()
@@ -80,11 +82,18 @@ def test_any_path_through_the_grammar_parses(task):
     vocab = Vocab(('60',))
     rng = np.random.default_rng(0)
     cands = extract_candidates(task)
+    refusals = 0
     for max_new in (2, 3, 7, 20, 64):
         for _ in range(30):
             steps = _random_decode(cands, vocab, rng, max_new)
+            if steps[0].action == REFUSE:  # a refusal is the whole output, one label
+                assert len(steps) == 1 and len(steps[0].args) == 1
+                assert steps[0].args[0] in REFUSAL_TOKENS
+                refusals += 1
+                continue
             assert parse_plan(format_plan(steps)) == steps
             assert 1 <= len(steps) <= 16
+    assert refusals  # the grammar offers the refusal too
 
 
 def test_grammar_respects_max_steps():
@@ -100,8 +109,8 @@ def test_grammar_masks_actions_without_usable_ids():
     vocab = Vocab(('60',))
     m = GrammarState([], 12, vocab).mask()
     allowed = {vocab.out_tokens[i] for i in np.nonzero(m)[0]}
-    assert allowed == {'HALT', 'REPORT', 'WAIT'}  # no ids: nothing to navigate/scan/...
-    assert 'PICK' not in allowed and set(allowed) <= set(ACTIONS)
+    assert allowed == {'HALT', 'REPORT', 'WAIT', REFUSE}  # no ids: nothing to navigate/...
+    assert 'PICK' not in allowed and set(allowed) - {REFUSE} <= set(ACTIONS)
 
 
 class _FakeEncoded:
@@ -186,17 +195,23 @@ DESIGN_CASES = [
 @pytest.mark.parametrize('task,plan', DESIGN_CASES)
 def test_design_examples(loaded, task, plan):
     gen, emb = loaded
-    g = gen.generate(task, RobotState(), emb.encode(task), [], max_new_tokens=64)
+    # as the pipeline asks it: with the rule planner's plan as the hint
+    g = gen.generate(task, RobotState(), emb.encode(task), [], max_new_tokens=64,
+                     hint=rule_hint(task))
     assert format_plan(g.steps) == plan
     assert 0.0 < g.confidence <= 1.0 and g.n_tokens >= 2 and g.generate_ms > 0
 
 
-def test_low_battery_gives_charge_plan(loaded):
+def test_the_generator_plans_the_task_as_asked_and_refuses_what_is_not_one(loaded):
+    # the battery is the answer policy's business (test_answers): the task's own plan
     gen, emb = loaded
     task = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
     g = gen.generate(task, RobotState(battery_pct=5.0), emb.encode(task), [],
-                     cfg=SafetyConfig(default_charger='CHARGER-7'))
-    assert format_plan(g.steps) == 'NAVIGATE CHARGER-7; CHARGE CHARGER-7'
+                     cfg=SafetyConfig(default_charger='CHARGER-7'), hint=rule_hint(task))
+    assert format_plan(g.steps) == DESIGN_CASES[0][1] and not g.refusal
+    task = 'What is the weather like in Seattle today?'
+    g = gen.generate(task, RobotState(), emb.encode(task), [], hint=())
+    assert g.refusal == 'not_understood' and not g.steps
 
 
 def test_output_always_parses_or_raises(loaded):
@@ -213,6 +228,9 @@ def test_output_always_parses_or_raises(loaded):
             assert budget < 2
             continue
         assert g.n_tokens <= budget
+        if g.refusal:  # a refusal has no steps
+            assert not g.steps
+            continue
         assert parse_plan(format_plan(g.steps)) == list(g.steps)
 
 

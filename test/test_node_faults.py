@@ -120,14 +120,14 @@ def test_full_pipeline_answers_then_each_stage_fault_falls_back(start_planner, p
             (dict(fault__stage='generate', fault__mode='hang'), {'rule_based'},
              ('generation exceeded', 'waited too long', 'deadline at risk')),
             (dict(fault__stage='generate', fault__mode='garbage'), {'rule_based'},
-             'failed validation'),
+             'plan rejected'),
         ]
     for values, sources, reason in cases:
         set_params(probe, planner, **values)
         responses = check_answers(probe, planner, expect_source=sources, expect_reason=reason)
         for r in responses:
-            if r.plan.source == 'rule_based':
-                assert 'fallback' in r.message
+            if r.plan.source == 'rule_based':  # the chain, or a second opinion on a refusal
+                assert 'fallback' in r.message or 'second opinion' in r.message
             else:  # the stage's own fallback answered: exact k-NN instead of HNSW
                 assert 'exact k-NN' in r.message
     set_params(probe, planner, fault__stage='')
@@ -179,3 +179,45 @@ def test_embedder_model_corrupt_answers_with_rule_planner(start_planner, probe, 
     start_planner('/t_badembed', *full(shared_index, '-p', f'embedder_model:={bad}'))
     check_answers(probe, '/t_badembed/rag_planner', {'rule_based'}, 'retrieval unavailable',
                   rounds=1)
+
+
+# A wording only the generator plans (the rule planner does not understand it): its
+# last-known safe plan is what the chain can give when the generator fails.
+GEN_ONLY = 'B26-05 is full of boxes on the floor; report and go to staging area four, thanks.'
+GEN_ONLY_PLAN = 'REPORT BLOCKED B26-05; NAVIGATE STAGING-4'
+
+
+def test_last_known_safe_plan_only_for_the_same_task_also_after_a_restart(
+        start_planner, probe, shared_index):
+    from rag_planner_interfaces.srv import GetPlan
+    ns, planner = '/t_lks', '/t_lks/rag_planner'
+    robot = state(robot_id='robot_9')
+    server = start_planner(ns, *full(shared_index))
+    first = probe.call(planner, GEN_ONLY, robot)
+    assert first.success and first.plan.source == 'generated'
+    assert plan_text(first.plan) == GEN_ONLY_PLAN
+
+    def check_failing_generator():
+        # the same task (other case and spacing: the same normalized text) -> its plan
+        again = probe.call(planner, '  ' + GEN_ONLY.upper(), robot)
+        assert again.success and again.plan.source == 'last_known_safe', again
+        assert plan_text(again.plan) == GEN_ONLY_PLAN
+        # another task (the failing generator cannot say whether it understands it, the
+        # rule planner does not): no plan in time, never the plan above
+        other = probe.call(planner, 'Dance the tango.', robot)
+        assert other.error_code == GetPlan.Response.NO_PLAN_IN_TIME
+        assert plan_text(other.plan) == 'HALT' and other.plan.source == 'safe_default'
+        # a task only the generator could plan, never planned for this robot: no plan in time
+        new = probe.call(planner, GEN_ONLY.replace('B26-05', 'C11-07'), robot)
+        assert new.error_code == GetPlan.Response.NO_PLAN_IN_TIME, new
+        assert plan_text(new.plan) == 'HALT'
+        # another robot never got the plan
+        assert probe.call(planner, GEN_ONLY, state(robot_id='robot_8')).error_code == \
+            GetPlan.Response.NO_PLAN_IN_TIME
+
+    set_params(probe, planner, fault__stage='generate', fault__mode='error')
+    check_failing_generator()
+    server.stop()
+    start_planner(ns, *full(shared_index), '-p', 'fault.stage:=generate', '-p',
+                  'fault.mode:=error')
+    check_failing_generator()

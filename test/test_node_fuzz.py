@@ -2,8 +2,8 @@
 Property-based fuzzing of the request fields through the real service.
 
 Whatever a client sends, the server answers (no crash, no hang), the answer
-is either a rejection with HALT and a reason or a plan that passes the
-validator against the state the server saw.
+is either a refusal or rejection (an error code, the safe action and a reason)
+or a plan that passes the validator against the state the server saw.
 """
 
 import math
@@ -12,6 +12,7 @@ from conftest import NodeProcess
 from hypothesis import given, HealthCheck, settings, strategies as st
 import pytest
 from rag_planner_interfaces.msg import RobotState
+from rag_planner_interfaces.srv import GetPlan
 from conftest import plan_text, Probe
 
 from rag_planner.domain.plan_grammar import parse_plan
@@ -62,11 +63,15 @@ def test_any_request_gets_an_answer(fuzz_server, task, robot_id, location, batte
                           timeout_s=10.0)
     assert server.proc.poll() is None, server.log()
     text = plan_text(response.plan)
-    if not response.success:
-        assert text == 'HALT'
-        assert response.message.startswith('rejected: ')
-        return
     state = CoreState(robot_id, location, float(msg.battery_pct), carrying, tuple(blocked))
+    assert response.success == (response.error_code == GetPlan.Response.NONE)
+    if not response.success:  # a refusal or a rejection: the safe action, and why
+        assert response.message
+        if response.error_code == GetPlan.Response.INVALID_REQUEST or check_state(state):
+            assert text == 'HALT'
+        else:  # HALT, or the charge plan when the battery is low
+            assert text in ('HALT', 'NAVIGATE CHARGER-1; CHARGE CHARGER-1'), text
+        return
     assert not check_state(state), 'a bad state must be rejected'
     assert not math.isnan(msg.battery_pct)
     assert validate_plan(parse_plan(text), state, SafetyConfig()).ok, text

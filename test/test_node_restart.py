@@ -7,6 +7,7 @@ import threading
 import time
 
 from conftest import wait_until
+from rag_planner_interfaces.srv import GetPlan
 from rag_planner.domain.plan_grammar import parse_plan
 from conftest import plan_text, Probe, state
 
@@ -68,16 +69,18 @@ def test_kill_minus_9_under_load_keeps_safe_plans_whole(start_planner, rclpy_con
     state_dir = [a.split(':=', 1)[1] for a in server.proc.args if a.startswith('state_dir:=')][0]
     path = os.path.join(state_dir, 'last_known_safe.json')
     doc = json.loads(open(path).read())           # whole, parseable JSON
-    assert doc['version'] == 1
-    for rid, text in doc['plans'].items():
-        assert text in answered[rid], (rid, text)   # a plan the robot really got
-        parse_plan(text)
+    assert doc['version'] == 2
+    for rid, by_task in doc['plans'].items():
+        for text in by_task.values():
+            assert text in answered[rid], (rid, text)   # a plan the robot really got
+            parse_plan(text)
     assert doc['plans']   # the writer coalesces: the newest plans may not have landed
 
-    # restart on the same state: the remembered plans answer when the task is not understood
+    # restart on the same state: a task nobody understands is refused, and no robot
+    # gets a remembered plan of another task
     start_planner('/t_kill')
-    for rid, text in doc['plans'].items():
+    for rid in doc['plans']:
         response = call_with_retry(probe, planner, 'xyzzy plugh', state(robot_id=rid))
-        assert response.plan.source == 'last_known_safe'
-        assert plan_text(response.plan) == text
+        assert response.error_code == GetPlan.Response.NOT_UNDERSTOOD
+        assert plan_text(response.plan) == 'HALT' and response.plan.source == 'safe_default'
     probe.close()

@@ -2,14 +2,15 @@
 
 import json
 
-from rag_planner.retrieval.cache import CachedRetrieval, normalise_task, PlanCache, template_key
+from rag_planner.domain.request import task_key
+from rag_planner.retrieval.cache import CachedRetrieval, PlanCache, template_key
 
 V1 = CachedRetrieval(('a', 'b'), (0.9, 0.8))
 V2 = CachedRetrieval(('c',), (0.7,))
 
 
 def test_keys():
-    assert normalise_task('  Stop   NOW! ') == 'stop now'
+    assert task_key('  Stop   NOW! ') == 'stop now'
     a = template_key('Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.')
     b = template_key('pick 12 units of sku 10077 from b30-11 and bring them to pack-9')
     assert a == b == 'pick <n> units of <sku> from <bin> and bring them to <pack>'

@@ -9,6 +9,7 @@ from rag_planner.domain.plan_grammar import check_step, format_plan, parse_plan,
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import SafetyConfig, validate_plan
 from rag_planner.domain.task_families import build_plan, EXAMPLES, FAMILIES, MissingEntity
+from rag_planner.errors import MissingArgument, TaskRefused, UnsafeTask
 from rag_planner.planners.rule_based import classify_family, NotUnderstood, rule_plan, RulePlan
 
 DESIGN_TABLE = [
@@ -50,7 +51,7 @@ def test_table_matches_module_examples():
 def test_design_examples_verbatim(family, task, plan):
     rp = rule_plan(task, FULL, SafetyConfig())
     assert isinstance(rp, RulePlan)
-    assert rp.family == family and rp.requested_family == family and rp.note == ''
+    assert rp.family == family
     assert format_plan(rp.steps) == plan
     assert classify_family(task) == family
     assert validate_plan(list(rp.steps), FULL).ok
@@ -150,6 +151,15 @@ VARIED = [
     ('stop', 'stop', 'HALT'),
     ('stop', 'Abort the pick at A12-03 and stop immediately', 'HALT'),
     ('stop', 'e-stop, now', 'HALT'),
+    ('stop', 'Hold it - stay right where you are.', 'HALT'),
+    ('stop', 'Whoa!', 'HALT'),
+    ('stop', 'if possible: cease all motion, ok?', 'HALT'),     # "if possible" is no question
+    # politeness that holds a cue word; "for robot 7" marks no destination
+    ('pick', 'When you get a chance, pick 3 units of SKU-48213 from A12-03 and bring them to '
+             'PACK-4.', PICK),
+    ('transfer', 'Destination PACK-6 for robot 7, next: PACK-1 has TOTE-55 ready', XFER),
+    # "blocked zones" in general is no report of one
+    ('count', 'I authorise entering blocked zones: count SKU-33120 in bin C15-02', COUNT),
 ]
 
 
@@ -161,14 +171,10 @@ def test_varied_wordings(family, task, plan):
 
 @pytest.mark.parametrize('task', [
     '', '   ', 'asdf', 'go to C04-01', 'hello robot 7', 'SKU-48213', '!!!???', 'x' * 10240,
-    'Pick 3 units of SKU-48213 from A12-03',  # no destination
-    'Pick SKU-48213 from A12-03 to PACK-4',  # no quantity
-    'Pick 3 units from A12-03 to PACK-4',  # no sku
-    'Pick 3 units of SKU-48213 from Z99-03 to PACK-4',  # bad bin
-    'Transfer TOTE-55 to PACK-6',  # no source
-    'Spill at D09-07',  # nowhere to wait
-    'The label at F20-01 will not scan',  # no exception station
-    'Pick 3 of SKU-48213 from A12-03 to A12-03',  # same place twice
+    'What is the weather like in Seattle today?', 'Fly to the moon.', 'Dance the tango.',
+    'What is your battery level?', 'Count the stars.', 'Tell me about your battery',
+    'Which supplier ships SKU-48213, when you get a chance?', 'Wash the van in the parking lot.',
+    "Let's rest.",
 ])
 def test_not_understood(task):
     with pytest.raises(NotUnderstood) as exc:
@@ -176,11 +182,40 @@ def test_not_understood(task):
     assert str(exc.value)
 
 
-def test_not_understood_mentions_invalid_ids():
-    with pytest.raises(NotUnderstood, match='Z99-03'):
+@pytest.mark.parametrize('task,slot', [
+    ('Pick 3 units of SKU-48213 from A12-03', 'destination'),
+    ('Pick SKU-48213 from A12-03 to PACK-4', 'quantity'),
+    ('Pick 3 units from A12-03 to PACK-4', 'sku'),
+    ('Pick 3 units of SKU-48213 from Z99-03 to PACK-4', 'source'),  # the bad bin is no bin
+    ('Pick 5 units of SKU-78588 and bring them to PACK-5.', 'source'),
+    ('Move 2 units of SKU-94685 to forward bin E25-11.', 'source'),
+    ('Pick 3.5 units of SKU-48213 from A12-03 and bring them to PACK-4.', 'quantity'),
+    ('Transfer TOTE-55 to PACK-6', 'source'),
+    ('Spill at D09-07', 'staging'),
+    ('The label at F20-01 will not scan', 'exception'),
+    ('Pick 3 of SKU-48213 from A12-03 to A12-03', 'destination'),  # the same place twice
+    ('Go park.', 'staging'),                   # a park command whose place is missing
+    ('Head over to staging and park there.', 'staging'),
+    ('Move 2.5 units of SKU-10077 from B30-11 to B02-05', 'quantity'),  # not a whole count
+    ('Transfer 1,5 pieces of SKU-10077 from bin B30-11 to bin B02-05', 'quantity'),
+])
+def test_missing_argument_names_the_slot(task, slot):
+    with pytest.raises(MissingArgument) as exc:
+        rule_plan(task, FULL)
+    assert exc.value.slot == slot and str(exc.value)
+
+
+def test_refusals_mention_ids_that_are_not_well_formed():
+    with pytest.raises(MissingArgument, match='Z99-03'):
         rule_plan('Pick 3 units of SKU-48213 from Z99-03 to PACK-4', FULL)
-    with pytest.raises(NotUnderstood, match='TOTE-0'):
+    with pytest.raises(MissingArgument, match='TOTE-0'):
         rule_plan('Bring TOTE-0 from PACK-1 to PACK-6', FULL)
+
+
+def test_a_quantity_no_plan_can_hold_is_unsafe():
+    with pytest.raises(UnsafeTask) as exc:
+        rule_plan('Pick 5000 units of SKU-48213 from A12-03 and bring them to PACK-4.', FULL)
+    assert exc.value.rule == 2
 
 
 def test_non_string_task():
@@ -201,37 +236,11 @@ def test_defaults_and_determinism():
 LOW = RobotState(robot_id='robot_7', location='A01-01', battery_pct=9.0)
 
 
-@pytest.mark.parametrize('family,task,_', [r for r in DESIGN_TABLE if r[0] not in
-                                           ('stop', 'charge')])
-def test_low_battery_gives_default_charge_plan(family, task, _):
+@pytest.mark.parametrize('family,task,plan', DESIGN_TABLE)
+def test_low_battery_does_not_change_the_task_plan(family, task, plan):
+    """The battery is the answer policy's business: the rule planner plans the task."""
     rp = rule_plan(task, LOW, SafetyConfig(default_charger='CHARGER-5'))
-    assert format_plan(rp.steps) == 'NAVIGATE CHARGER-5; CHARGE CHARGER-5'
-    assert rp.family == 'charge' and rp.requested_family == family
-    assert 'battery' in rp.note and 'CHARGER-5' in rp.note
-    assert validate_plan(list(rp.steps), LOW).ok
-
-
-def test_low_battery_stop_and_charge_keep_their_plans():
-    assert rule_plan('Stop now.', LOW).steps == (Step('HALT'),)
-    rp = rule_plan('Go charge at CHARGER-3.', LOW)
-    assert format_plan(rp.steps) == 'NAVIGATE CHARGER-3; CHARGE CHARGER-3' and rp.note == ''
-    assert validate_plan(list(rp.steps), LOW).ok
-
-
-def test_low_battery_nan_and_blocked_default_charger():
-    nan = RobotState(battery_pct=float('nan'))
-    assert rule_plan('Count SKU-33120 at C15-02.', nan).family == 'charge'
-    blocked = RobotState(battery_pct=5.0, blocked=('CHARGER',))
-    rp = rule_plan('Count SKU-33120 at C15-02.', blocked)
-    assert rp.steps == (Step('HALT'),) and 'blocked' in rp.note
-    assert validate_plan(list(rp.steps), blocked).ok
-
-
-def test_low_battery_threshold_from_config():
-    state = RobotState(battery_pct=30.0)
-    assert rule_plan('Count SKU-33120 at C15-02.', state).family == 'count'
-    assert rule_plan('Count SKU-33120 at C15-02.', state,
-                     SafetyConfig(min_battery_pct=50)).family == 'charge'
+    assert format_plan(rp.steps) == plan and rp.family == family
 
 
 def test_charge_at_current_charger_keeps_canonical_plan():
@@ -342,7 +351,7 @@ _WORDS = ['pick', 'bring', 'to', 'from', 'at', 'tote', '55', 'sku', '48213', 'SK
 def _check_answer(task, state):
     try:
         rp = rule_plan(task, state)
-    except NotUnderstood as exc:
+    except TaskRefused as exc:
         assert str(exc)
         return
     assert rp.family in FAMILIES and 1 <= len(rp.steps) <= 16
@@ -364,22 +373,9 @@ def test_fuzz_domain_words(task, battery):
     _check_answer(task, state)
     try:
         rp = rule_plan(task, state)
-    except NotUnderstood:
+    except TaskRefused:
         return
-    if not (battery >= 15.0):  # low or NaN battery: HALT or a plan that starts by charging
-        assert validate_plan(list(rp.steps), state).ok
-        assert rp.family in ('charge', 'stop')
-
-
-def test_low_battery_blocked_requested_charger_uses_default():
-    state = RobotState(battery_pct=5.0, blocked=('CHARGER-3',))
-    rp = rule_plan('Go charge at CHARGER-3.', state)
-    assert format_plan(rp.steps) == 'NAVIGATE CHARGER-1; CHARGE CHARGER-1'
-    assert 'blocked' in rp.note and validate_plan(list(rp.steps), state).ok
-    # with a full battery the blocked charger plan is returned and the validator refuses it
-    full = RobotState(battery_pct=90.0, blocked=('CHARGER-3',))
-    assert validate_plan(list(rule_plan('Go charge at CHARGER-3.', full).steps), full).rules \
-        == (5,)
+    assert rp.steps and all(check_step(s) is None for s in rp.steps)
 
 
 @pytest.mark.parametrize('task,plan,excluded', [

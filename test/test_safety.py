@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
+from rag_planner.domain.entities import grounding_of
 from rag_planner.domain.plan_grammar import parse_plan, Step
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import (
@@ -13,6 +14,8 @@ from rag_planner.domain.safety import (
 from rag_planner.domain.task_families import EXAMPLES
 
 CFG = SafetyConfig()
+PICK = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
+        'REPORT DONE SKU-48213')
 OK = RobotState(robot_id='robot_7', location='STAGING-1', battery_pct=80.0)
 
 
@@ -298,3 +301,68 @@ def test_validator_properties(steps, state):
         if s.action == 'UNLOAD':
             assert carrying
             carrying = False
+
+
+# ---------------------------------------------------------------- rule 7 (grounding), rule 8
+def test_rule7_ids_and_numbers_must_come_from_task_state_or_config():
+    task = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
+    state = RobotState(location='DOCK-1')
+    g = grounding_of(task, state, SafetyConfig())
+    assert validate_plan(PICK, state, grounding=g).ok
+    made_up = PICK.replace('PACK-4', 'PACK-5')
+    res = validate_plan(made_up, state, grounding=g)
+    assert res.rules == (7,) and 'PACK-5' in res.violations[0]
+    wrong_qty = PICK.replace('PICK SKU-48213 3', 'PICK SKU-48213 5')
+    assert validate_plan(wrong_qty, state, grounding=g).rules == (7,)
+    # the default charger is given, the spill wait too; the robot's location only when
+    # the task refers to it (else a plan that names where the robot stands is a guess)
+    assert validate_plan('NAVIGATE DOCK-1; HALT', state, grounding=g).rules == (7,)
+    here = grounding_of('Charge here.', RobotState(location='CHARGER-4'), SafetyConfig())
+    assert validate_plan('NAVIGATE CHARGER-4; CHARGE CHARGER-4', RobotState(location='CHARGER-4'),
+                         grounding=here).ok
+    assert validate_plan('NAVIGATE CHARGER-1; CHARGE CHARGER-1', state, grounding=g).ok
+    assert validate_plan('WAIT 60', state, grounding=g).ok
+    assert validate_plan('WAIT 61', state, grounding=g).rules == (7,)
+    # without a grounding rule 7 is not checked
+    assert validate_plan(made_up, state).ok
+
+
+def test_rule7_a_pick_quantity_comes_from_the_task_only():
+    # the spill wait (60) grounds a WAIT, never how many units to take
+    task = 'Move SKU-10077 from reserve B30-11 to forward bin B02-05.'
+    g = grounding_of(task, RobotState(), SafetyConfig(max_pick_qty=99))
+    plan = ('NAVIGATE B30-11; SCAN B30-11; PICK SKU-10077 60; NAVIGATE B02-05; SCAN B02-05; '
+            'PLACE B02-05; REPORT DONE SKU-10077')
+    assert validate_plan(plan, RobotState(), SafetyConfig(max_pick_qty=99),
+                         grounding=g).rules == (7,)
+    assert validate_plan('WAIT 60', RobotState(), grounding=g).ok
+
+
+def test_rule7_a_decimal_is_not_two_numbers():
+    g = grounding_of('Pick 3.5 units of SKU-48213 from A12-03 to PACK-4', RobotState())
+    for qty in ('3', '5'):
+        plan = PICK.replace('PICK SKU-48213 3', f'PICK SKU-48213 {qty}')
+        assert 7 in validate_plan(plan, RobotState(), grounding=g).rules
+
+
+def test_rule8_no_place_where_the_units_were_picked():
+    noop = ('NAVIGATE E25-11; SCAN E25-11; PICK SKU-94685 2; NAVIGATE E25-11; SCAN E25-11; '
+            'PLACE E25-11; REPORT DONE SKU-94685')
+    res = validate_plan(noop, RobotState())
+    assert res.rules == (8,) and 'E25-11' in res.violations[0]
+    tote = ('NAVIGATE PACK-1; SCAN TOTE-55; LOAD TOTE-55; NAVIGATE PACK-1; UNLOAD PACK-1; '
+            'REPORT DONE TOTE-55')
+    assert validate_plan(tote, RobotState()).rules == (8,)
+    assert validate_plan(PICK, RobotState()).ok
+
+
+def test_violations_say_whether_the_plan_or_the_state_is_at_fault():
+    blocked = validate_plan(PICK, RobotState(blocked=('A12',)))
+    assert blocked.state_only and blocked.details[0].subject == 'A12-03'
+    too_many = validate_plan(PICK.replace('PICK SKU-48213 3', 'PICK SKU-48213 25'), RobotState())
+    assert too_many.state_only and too_many.rules == (2,)
+    out_of_order = validate_plan('NAVIGATE A12-03; PICK SKU-48213 3', RobotState())
+    assert not out_of_order.state_only and out_of_order.details[0].kind == 'plan'
+    carrying = validate_plan('NAVIGATE DOCK-2; SCAN TOTE-812; LOAD TOTE-812; NAVIGATE E07-14; '
+                             'UNLOAD E07-14', RobotState(carrying=True))
+    assert carrying.state_only and carrying.rules == (3,)

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import re
 from typing import Optional
 
-from rag_planner.domain.plan_grammar import id_kind
+from rag_planner.domain.plan_grammar import id_kind, is_location
 from rag_planner.domain.request import MAX_TASK_CHARS
+from rag_planner.domain.robot_state import normalize_location
+from rag_planner.domain.safety import Grounding, SafetyConfig, SPILL_WAIT_S
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class TaskEntities:
     robot numbers, durations and the quantity were taken.  ``excluded``
     holds locations the text negates ("don't go to PACK-3", "avoid A11-04",
     "not PACK-2"); they are left out of ``bins``, ``stations`` and
-    ``locations`` (spill/blocked may still report them).
+    ``locations`` (spill/blocked may still report them).  ``decimals`` holds numbers
+    with a fraction part (``3.5``), which are never used as a count or a duration.
     """
 
     bins: tuple[str, ...] = ()
@@ -49,6 +52,12 @@ class TaskEntities:
     numbers: tuple[int, ...] = ()
     robot: str = ''
     excluded: tuple[str, ...] = ()
+    decimals: tuple[str, ...] = ()
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Return every well-formed id of the task, negated locations included."""
+        return self.bins + self.stations + self.totes + self.skus + self.excluded
 
     def stations_of(self, kind: str) -> tuple[str, ...]:
         """Return the stations of one kind ('pack', 'dock', 'charger', ...)."""
@@ -121,7 +130,8 @@ _STATION_RE = re.compile(
     r'(?<![A-Za-z0-9])(?:' + '|'.join(f'(?P<{k}>{p})' for k, p in _STATION_PATTERNS) + r')'
     + _NUMSEP + r'(?P<n>\d{1,3})(?![\d-])'
     r'(?!\s*(?:x\b|×|units?\b|items?\b|pieces?\b|pcs\b|of\b|each\b))', re.I)
-_BIN_RE = re.compile(r'(?<![A-Za-z0-9-])([A-Za-z])-?(\d{1,2})\s?[-/]\s?(\d{1,2})(?![\d-])')
+_BIN_RE = re.compile(
+    r'(?<![A-Za-z0-9-])([A-Za-z])-?(\d{1,2})\s?[-/.]\s?(\d{1,2})(?![\d-]|\.\d)')
 _BIN_SPACED_RE = re.compile(r'(?<![A-Za-z0-9-])([A-Fa-f])(\d{2})\s(\d{2})(?![\d-])')
 _BIN_SHAPE_RE = re.compile(r'^[A-Za-z]\d{2}-\d{2}$')
 _BIN_WORDS_RE = re.compile(
@@ -152,6 +162,9 @@ _QTY_PATTERNS = (
 _ONE_RE = re.compile(r'\b(?:a|an|a\s+single|single)\s+(?:unit|item|piece|each|case|box|pc)\b',
                      re.I)
 _FREE_NUM_RE = re.compile(r'(?<![\w-])(\d{1,6})(?![\w-])')
+# A number with a fraction ("3.5", "2,5"): never a count or a duration, and never split
+# into two numbers (DESIGN.md: an argument that does not parse cleanly is refused).
+_DECIMAL_RE = re.compile(r'(?<![\d.,-])(\d+[.,]\d+)(?![\d-]|[.,]\d)')
 
 _SRC_WORDS = r'from|off|out\s+of|leaving|source|reserve|<-|←|<=|pickup'
 _DST_WORDS = r'to|into|onto|toward|towards|for|->|=>|→|till|destination|forward'
@@ -169,8 +182,13 @@ def _mask(text: str, start: int, end: int) -> str:
     return text[:start] + ' ' * (end - start) + text[end:]
 
 
+# "... for robot 7, <the next clause>": addresses the robot, marks no destination
+_FOR_ROBOT_RE = re.compile(r'(?<![\w])for\s+(?:the\s+)?robot(?:\s*#?\s*\d+)?(?![\w])', re.I)
+
+
 def _role(gap: str) -> str:
     last = None
+    gap = _FOR_ROBOT_RE.sub(' ', gap)
     for m in _PREP_RE.finditer(gap):
         last = m
     if last is None:
@@ -272,6 +290,11 @@ def extract_entities(task: str) -> TaskEntities:
     for m in _NOISE_NUM_RE.finditer(work):
         work = _mask(work, m.start(), m.end())
 
+    decimals = []
+    for m in _DECIMAL_RE.finditer(work):
+        decimals.append(m.group(1))
+        work = _mask(work, m.start(), m.end())
+
     seconds = None
     for m in _DURATION_RE.finditer(work):
         unit = m.group(2).lower()
@@ -318,4 +341,31 @@ def extract_entities(task: str) -> TaskEntities:
     return TaskEntities(bins=_ids('bin'), stations=_ids('station'), totes=_ids('tote'),
                         skus=_ids('sku'), qty=qty, seconds=seconds, locations=tuple(locations),
                         roles=tuple(roles), invalid=tuple(invalid), numbers=tuple(numbers),
-                        robot=robot, excluded=tuple(excluded))
+                        robot=robot, excluded=tuple(excluded), decimals=tuple(decimals))
+
+
+# The task refers to where the robot is: the state's location grounds an id.
+_HERE_RE = re.compile(r"(?<![\w])(?:here|where\s+you\s*(?:are|'re)|(?:your\s+)?current\s+"
+                      r"(?:location|position|spot|place|station)|this\s+(?:spot|location|"
+                      r"place|station|charger))(?![\w])", re.I)
+
+
+def grounding_of(task: str, state=None, cfg=None) -> Grounding:
+    """
+    Return what a plan for ``task`` may name (safety rule 7).
+
+    The ids and whole numbers of the task text, the robot's location when the
+    task refers to it ("charge here"; otherwise a plan that names where the robot
+    stands is a guess), the configured default charger and the spill plan's wait
+    (for a ``WAIT`` only: a ``PICK`` quantity is always one of the task's numbers).
+    """
+    e = extract_entities(task)
+    ids = set(e.ids)
+    numbers = {str(n) for n in (e.qty, e.seconds, *e.numbers) if n is not None}
+    quantities = frozenset(numbers)
+    numbers.add(str(SPILL_WAIT_S))
+    location = normalize_location(getattr(state, 'location', ''))
+    if is_location(location) and _HERE_RE.search(task or ''):
+        ids.add(location)
+    ids.add(getattr(cfg, 'default_charger', None) or SafetyConfig().default_charger)
+    return Grounding(frozenset(ids), frozenset(numbers), quantities)

@@ -6,6 +6,7 @@ malformed (the server answers ``INVALID_REQUEST`` with that reason), or ''
 when every stage may look at it.
 """
 
+import re
 import unicodedata
 
 from rag_planner.domain.robot_state import check_state
@@ -16,6 +17,141 @@ MAX_TASK_CHARS = 2000
 DEADLINE_RANGE_MS = (1, 60000)
 # Unicode categories that never belong in a task: control, surrogate, private, unassigned.
 _BAD_CATEGORIES = ('Cc', 'Cs', 'Co', 'Cn')
+
+
+_SPACE_RE = re.compile(r'\s+')
+_EDGE_PUNCT = ' \t\n.!?,;:'
+
+
+def task_key(task: str) -> str:
+    """
+    Return the normalized text that identifies a task (case, spacing, end punctuation off).
+
+    Two requests are "the same task" when their keys are equal: the retrieval cache and
+    the last-known safe plans use it (``"Stop now!"`` is ``"stop  now"``).
+    """
+    return _SPACE_RE.sub(' ', (task or '').lower()).strip(_EDGE_PUNCT)
+
+
+def normalize_task(task: str) -> str:
+    """
+    Return the task text every stage reads: Unicode NFKC, format characters removed.
+
+    NFKC folds compatibility forms (full-width ``ＳＫＵ－４８２１３``, ligatures) into
+    the plain ones; format characters (category Cf: zero-width spaces and joiners, the
+    word joiner, BOM, soft hyphen, bidi controls) carry no meaning and would hide an id
+    from every parser (``SKU-48\u200b213``).
+    """
+    text = unicodedata.normalize('NFKC', task)
+    return ''.join(ch for ch in text if unicodedata.category(ch) != 'Cf')
+
+
+_TOKEN_RE = re.compile(r'[^\s,;:!?()\[\]{}"\'/]+')
+
+
+def _is_latin_or_ascii(ch: str) -> bool:
+    return ch.isascii() or unicodedata.name(ch, '').startswith('LATIN')
+
+
+def lookalike_ids(task: str) -> list:
+    """
+    Return the id-like tokens of ``task`` that hide a look-alike character.
+
+    A token that mixes ASCII letters or digits with a letter or digit of another
+    script (Cyrillic ``А`` in ``А12-03``, Greek ``Ο`` in ``TΟTE-55``) cannot be read
+    as the id it imitates, and must not be read as any other.
+    """
+    found = []
+    for token in _TOKEN_RE.findall(task):
+        if any(ch.isascii() and ch.isalnum() for ch in token) and \
+                any(ch.isalnum() and not _is_latin_or_ascii(ch) for ch in token):
+            found.append(token)
+    return found
+
+
+# Frequent words of other languages that English tasks never use (function words, polite
+# forms, the verbs of warehouse requests). A text with two or more of them, and fewer
+# English function words, is not a task for this English planner.
+_FOREIGN_WORDS = {
+    'German': 'und der das den dem des ein eine einen einem nicht bitte mit von nach zum '
+              'zur ist sind aus bei auf für fahre fahr hole hol bringe bring\'s stück stücke '
+              'zähle zähl lade lad parke park\'s gehe geh wie ich wir ihr fach lager danke '
+              'dort hier jetzt sofort ins im vom zu kiste behälter'.split(),
+    'Spanish': 'el los las del de y por favor unidades que qué cómo está hoy ve recoge lleva '
+               'llévalas llévala cuenta carga gracias estante caja hola dónde al en la '
+               'una un ahora lleve traiga'.split(),
+    'French': 'le les des du de et pour avec dans à au aux unités est une un sur vers plaît '
+              'bonjour comment prends apporte range compte charge merci bac va la ça '
+              'maintenant emplacement'.split(),
+    'Italian': 'il gli lo della dalla alla nel nella con è prendi porta portali unità grazie '
+               'ciao scaffale vai carica conta di da e pezzi preleva la una un ora '
+               'subito'.split(),
+    'Portuguese': 'os uma um unidades pegue leve obrigado olá caixa vá carregue conte dos '
+                  'das de da do e para em na no ao agora'.split(),
+    'Dutch': 'het een naar breng haal stuks uit bij niet alstublieft bedankt hallo tel ga '
+             'laad de van vak voorraad op en nu'.split(),
+    'Turkish': 've bir ile için bu lütfen adet götür getir nerede şimdi al'.split(),
+}
+_FOREIGN: dict = {}
+for _lang, _words in _FOREIGN_WORDS.items():
+    for _w in _words:
+        _FOREIGN.setdefault(_w, set()).add(_lang)
+_ENGLISH = frozenset('the to from and of at please go bring pick take for with in into it '
+                     'is are then report move get put store count charge park wait stop '
+                     'units unit items from out on this that there your you'.split())
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+# Warehouse words a general English vocabulary lacks (the tasks' own jargon).
+DOMAIN_WORDS = frozenset(
+    'sku skus tote totes asap thx pls plz qty retry retries escalate escalated charger '
+    'chargers obstructed rescan rescanned unreadable barcode barcodes recharge recharged '
+    'restock restocked restocking smudged spillage shelve shelved pallet pallets inbound '
+    'outbound misscan misscanned misscans unload unloaded abort impassable stow stowed '
+    'putaway putaways replenish replenished replenishment standby forklift unscannable '
+    'refill refilled'.split())
+
+
+UNKNOWN_WORDS_SHARE = 0.5  # more than this share of a task's words unknown: not English
+LEXICON_MIN_LETTERS = 5
+UNKNOWN_LANGUAGE = 'unknown'  # foreign_language: not English, but no language it knows
+
+
+def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
+    """
+    Return the name of the language ``task`` is written in if it is not English, else ''.
+
+    Letters of another script outside ids (Cyrillic, CJK, Arabic, ...) say so, as do
+    two or more frequent words of another language outweighing the English ones.  With
+    an English ``lexicon`` (:func:`rag_planner.retrieval.lexicon.english_words`), a text
+    whose words of five letters or more are mostly not in it, and that has none of the
+    most frequent English words, is not English either.
+    """
+    foreign_script = sum(1 for ch in task if ch.isalpha() and not _is_latin_or_ascii(ch))
+    if foreign_script >= 2:
+        return 'another script'
+    words = set()
+    for token in _TOKEN_RE.findall(task):
+        if not any(ch.isdigit() for ch in token):  # ids are not words
+            words.update(w.lower() for w in _WORD_RE.findall(token))
+    hits: dict = {}
+    for w in words:
+        for lang in _FOREIGN.get(w, ()):
+            hits[lang] = hits.get(lang, 0) + 1
+    english = sum(1 for w in words if w in _ENGLISH or (len(w) >= 3 and w in lexicon))
+    if hits:
+        lang, n = max(hits.items(), key=lambda kv: kv[1])
+        if n >= 2 and n > english:
+            return lang
+    # Short words are where English jargon lives ("WMS pick req, src ..., dest ..."):
+    # only words of LEXICON_MIN_LETTERS or more are weighed.
+    long_words = [w for w in words if len(w) >= LEXICON_MIN_LETTERS]
+    has_english_function_word = any(w in _ENGLISH for w in words)  # "REPLEN ... FROM ... TO"
+    if lexicon and long_words and not has_english_function_word:
+        unknown = sum(1 for w in long_words if w not in lexicon)
+        if unknown / len(long_words) > UNKNOWN_WORDS_SHARE:
+            return UNKNOWN_LANGUAGE
+    return ''
 
 
 def check_task_text(task: object, max_chars: int = MAX_TASK_CHARS) -> str:
@@ -48,4 +184,7 @@ def check_request(task: object, state: object, deadline_ms: float = 0.0,
     return ''
 
 
-__all__ = ['MAX_TASK_CHARS', 'check_request', 'check_task_text']
+__all__ = ['DOMAIN_WORDS', 'MAX_TASK_CHARS', 'UNKNOWN_LANGUAGE', 'UNKNOWN_WORDS_SHARE',
+           'check_request',
+           'check_task_text', 'foreign_language', 'lookalike_ids', 'normalize_task',
+           'task_key']

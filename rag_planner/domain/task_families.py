@@ -14,13 +14,15 @@ from typing import Optional
 from rag_planner.domain.entities import TaskEntities
 from rag_planner.domain.plan_grammar import id_kind, Step
 from rag_planner.domain.robot_state import RobotState
-from rag_planner.domain.safety import SafetyConfig
+from rag_planner.domain.safety import LIMITS, SafetyConfig, SPILL_WAIT_S
+from rag_planner.errors import MissingArgument, UnsafeTask
 
 FAMILIES: tuple[str, ...] = (
     'pick', 'replenish', 'putaway', 'transfer', 'count', 'charge', 'park', 'spill', 'blocked',
     'misscan', 'stop',
 )
-DEFAULT_SPILL_WAIT_S = 60
+DEFAULT_SPILL_WAIT_S = SPILL_WAIT_S
+MAX_PLAN_QTY = LIMITS['max_pick_qty'][1]
 
 EXAMPLES: dict = {
     'pick': ('Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.',
@@ -51,14 +53,19 @@ EXAMPLES: dict = {
 """The DESIGN.md table: family -> (example task, canonical plan)."""
 
 
-class MissingEntity(ValueError):
-    """The task's entities do not fill the family's canonical plan."""
+class MissingEntity(MissingArgument):
+    """The task's entities do not fill the family's canonical plan; ``slot`` names the gap."""
+
+
+# The kinds of argument a task can lack (MissingArgument.slot).
+SLOTS = ('sku', 'quantity', 'source', 'destination', 'bin', 'tote', 'staging', 'exception',
+         'location', 'seconds')
 
 
 # --------------------------------------------------------------------------- builders
-def _first(seq, what: str, family: str):
+def _first(seq, what: str, family: str, slot: str):
     if not seq:
-        raise MissingEntity(f'{family}: no {what} found in the task')
+        raise MissingEntity(f'{family}: no {what} found in the task', slot)
     return seq[0]
 
 
@@ -67,7 +74,14 @@ def _pick_src_dst(ents: TaskEntities, family: str, src_ok, dst_ok) -> tuple[str,
     cands = list(zip(ents.locations, ents.roles))
     srcs = [(loc, r) for loc, r in cands if src_ok(loc)]
     if not srcs:
-        raise MissingEntity(f'{family}: no source location found in the task')
+        raise MissingEntity(f'{family}: no source location found in the task', 'source')
+    if len(cands) == 1 and family != 'pick' and (
+            cands[0][1] == 'dst' or (family == 'replenish' and cands[0][1] != 'src')):
+        # the one location is where things go ("replenish E29-18 with ..." names the
+        # forward bin): where they come from is what is missing.  A pick's bin is
+        # always its source ("go to F38-20 and pick ...").
+        raise MissingEntity(f'{family}: no source location found in the task (only the '
+                            f'destination {cands[0][0]})', 'source')
     src = next((loc for loc, r in srcs if r == 'src'), None)
     if src is None:
         src = next((loc for loc, r in srcs if r != 'dst'), None)
@@ -83,15 +97,23 @@ def _pick_src_dst(ents: TaskEntities, family: str, src_ok, dst_ok) -> tuple[str,
     if dst is None and dst_c:
         dst = dst_c[0][0]
     if dst is None:
-        raise MissingEntity(f'{family}: no destination location found in the task')
+        raise MissingEntity(f'{family}: no destination location found in the task',
+                            'destination')
     return src, dst
 
 
 def _qty(ents: TaskEntities, family: str) -> int:
     if ents.qty is None:
-        raise MissingEntity(f'{family}: no quantity found in the task')
-    if not 0 <= ents.qty <= 999:
-        raise MissingEntity(f'{family}: quantity {ents.qty} is not a usable number')
+        if ents.decimals:
+            raise MissingEntity(f'{family}: quantity {ents.decimals[0]} is not a whole '
+                                'number of units', 'quantity')
+        raise MissingEntity(f'{family}: no quantity found in the task', 'quantity')
+    if ents.qty < 1:
+        raise MissingEntity(f'{family}: quantity {ents.qty} is not a count of units',
+                            'quantity')
+    if ents.qty > MAX_PLAN_QTY:
+        raise UnsafeTask(f'{family}: quantity {ents.qty} is above any max_pick_qty (a plan '
+                         f'holds at most {MAX_PLAN_QTY})', rule=2, subject=str(ents.qty))
     return ents.qty
 
 
@@ -121,12 +143,13 @@ def _event_subject_and_dest(ents: TaskEntities, family: str) -> tuple[str, str]:
         elif len(cands) > 1:
             dest = cands[-1][0]
     if dest is None:
-        raise MissingEntity(f'{family}: no location to go to (e.g. a STAGING station) found')
+        raise MissingEntity(f'{family}: no location to go to (e.g. a STAGING station) found',
+                            'staging')
     subj = next((loc for loc, r in cands if loc != dest), None)
     if subj is None and ents.excluded:
         subj = ents.excluded[0]  # "avoid A11-04, it is blocked; go to STAGING-3"
     if subj is None:
-        raise MissingEntity(f'{family}: no {family} location found in the task')
+        raise MissingEntity(f'{family}: no {family} location found in the task', 'location')
     return subj, dest
 
 
@@ -143,26 +166,26 @@ def build_plan(family: str, entities: TaskEntities, state: Optional[RobotState] 
     cfg = cfg if cfg is not None else SafetyConfig()
     e = entities
     if family == 'pick':
-        sku = _first(e.skus, 'SKU', family)
+        sku = _first(e.skus, 'SKU', family, 'sku')
         qty = _qty(e, family)
         src, dst = _pick_src_dst(e, family, _is_bin, _any)
         return [Step('NAVIGATE', (src,)), Step('SCAN', (src,)), Step('PICK', (sku, str(qty))),
                 Step('NAVIGATE', (dst,)), Step('PLACE', (dst,)), Step('REPORT', ('DONE', sku))]
     if family == 'replenish':
-        sku = _first(e.skus, 'SKU', family)
+        sku = _first(e.skus, 'SKU', family, 'sku')
         qty = _qty(e, family)
         src, dst = _pick_src_dst(e, family, _is_bin, _is_bin)
         return [Step('NAVIGATE', (src,)), Step('SCAN', (src,)), Step('PICK', (sku, str(qty))),
                 Step('NAVIGATE', (dst,)), Step('SCAN', (dst,)), Step('PLACE', (dst,)),
                 Step('REPORT', ('DONE', sku))]
     if family in ('putaway', 'transfer'):
-        tote = _first(e.totes, 'tote', family)
+        tote = _first(e.totes, 'tote', family, 'tote')
         src, dst = _pick_src_dst(e, family, _any, _any)
         return [Step('NAVIGATE', (src,)), Step('SCAN', (tote,)), Step('LOAD', (tote,)),
                 Step('NAVIGATE', (dst,)), Step('UNLOAD', (dst,)), Step('REPORT', ('DONE', tote))]
     if family == 'count':
-        sku = _first(e.skus, 'SKU', family)
-        b = _first(e.bins, 'bin', family)
+        sku = _first(e.skus, 'SKU', family, 'sku')
+        b = _first(e.bins, 'bin', family, 'bin')
         return [Step('NAVIGATE', (b,)), Step('SCAN', (b,)), Step('SCAN', (sku,)),
                 Step('REPORT', ('COUNT', sku))]
     if family == 'charge':
@@ -174,21 +197,25 @@ def build_plan(family: str, entities: TaskEntities, state: Optional[RobotState] 
         if staging:
             dst = staging[0]
         else:
-            dst = _first(e.locations, 'parking location (e.g. STAGING-2)', family)
+            dst = _first(e.locations, 'parking location (e.g. STAGING-2)', family,
+                         'staging')
         return [Step('NAVIGATE', (dst,)), Step('HALT')]
     if family == 'spill':
         subj, dest = _event_subject_and_dest(e, family)
+        if e.seconds is None and e.decimals:
+            raise MissingEntity(f'spill: wait of {e.decimals[0]} is not a whole number of '
+                                'seconds', 'seconds')
         secs = e.seconds if e.seconds is not None else DEFAULT_SPILL_WAIT_S
         if not 1 <= secs <= 600:
-            raise MissingEntity(f'spill: wait of {secs} s outside 1..600')
+            raise MissingEntity(f'spill: wait of {secs} s outside 1..600', 'seconds')
         return [Step('REPORT', ('SPILL', subj)), Step('NAVIGATE', (dest,)),
                 Step('WAIT', (str(secs),))]
     if family == 'blocked':
         subj, dest = _event_subject_and_dest(e, family)
         return [Step('REPORT', ('BLOCKED', subj)), Step('NAVIGATE', (dest,))]
     if family == 'misscan':
-        b = _first(e.bins, 'bin', family)
-        exc = _first(e.stations_of('exception'), 'EXCEPTION station', family)
+        b = _first(e.bins, 'bin', family, 'bin')
+        exc = _first(e.stations_of('exception'), 'EXCEPTION station', family, 'exception')
         return [Step('NAVIGATE', (b,)), Step('SCAN', (b,)), Step('SCAN', (b,)),
                 Step('NAVIGATE', (exc,)), Step('REPORT', ('MISSCAN', b))]
     if family == 'stop':

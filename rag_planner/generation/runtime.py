@@ -26,7 +26,8 @@ import onnxruntime as ort
 from rag_planner.domain.plan_grammar import format_plan, parse_plan, Step
 from rag_planner.errors import LoadError, PlannerError
 from rag_planner.generation.augment import Budget, build_inputs, ENCODER_INPUTS
-from rag_planner.generation.vocab import GrammarState, Vocab
+from rag_planner.generation.vocab import (
+    GrammarState, REFUSAL_LABELS, REFUSAL_TOKENS, REFUSE, Vocab)
 from rag_planner.paths import default_model_dir, sha256_file
 
 MANIFEST = 'manifest.json'
@@ -51,6 +52,7 @@ class Generation:
     generate_ms: float
     mean_prob: float = 1.0
     copied: tuple[str, ...] = field(default_factory=tuple)
+    refusal: str = ''                 # the model refused: 'not_understood' or the missing slot
 
 
 class Generator:
@@ -202,11 +204,15 @@ class Generator:
             prev = np.array([idx], np.int64)
             n += 1
         steps = tuple(gs.done_steps)
+        ms = (time.perf_counter() - t0) * 1000.0
+        if steps and steps[0].action == REFUSE:
+            label = REFUSAL_LABELS[REFUSAL_TOKENS.index(steps[0].args[0])]
+            return Generation(steps=(), confidence=float(min(probs)), n_tokens=n,
+                              generate_ms=ms, mean_prob=float(np.mean(probs)), refusal=label)
         try:
             parse_plan(format_plan(steps), max_steps=max_steps)
         except ValueError as exc:  # cannot happen with a correct grammar; never leak it
             raise GenerationError(f'decoded plan does not parse: {exc}') from None
-        ms = (time.perf_counter() - t0) * 1000.0
         return Generation(steps=steps, confidence=float(min(probs)), n_tokens=n,
                           generate_ms=ms, mean_prob=float(np.mean(probs)),
                           copied=tuple(copied))

@@ -25,10 +25,17 @@ import numpy as np
 
 from rag_planner.domain.plan_grammar import (
     ACTIONS, id_kind, ID_KINDS, LOCATION_KINDS, MAX_WAIT_S, REPORT_CODES, Step)
+from rag_planner.domain.task_families import SLOTS
 from rag_planner.generation.candidates import CAND_KINDS, Candidate
 
 PAD, BOS, EOS = '<pad>', '<bos>', '<eos>'
 SPECIALS: tuple[str, ...] = (PAD, BOS, EOS)
+# The generator's refusal: a one-step "plan" REFUSE <label>, decoded only as the whole
+# output. The label is <not_understood> or <missing:SLOT> (task_families.SLOTS).
+REFUSE = '<refuse>'
+NOT_UNDERSTOOD = 'not_understood'
+REFUSAL_LABELS: tuple[str, ...] = (NOT_UNDERSTOOD,) + tuple(SLOTS)
+REFUSAL_TOKENS: tuple[str, ...] = ('<not_understood>',) + tuple(f'<missing:{s}>' for s in SLOTS)
 
 # Argument slots of every action; a trailing '?' marks an optional slot.
 # 'here' slots take a location only if it is where the robot is at that point of
@@ -38,7 +45,7 @@ ARG_SLOTS: dict[str, tuple[str, ...]] = {
     'NAVIGATE': ('loc',), 'SCAN': ('scan_here',), 'PICK': ('sku', 'qty'),
     'PLACE': ('loc_here',), 'LOAD': ('tote',), 'UNLOAD': ('loc_here',),
     'CHARGE': ('charger_here',), 'WAIT': ('seconds',), 'HALT': (),
-    'REPORT': ('code', 'subject?'),
+    'REPORT': ('code', 'subject?'), REFUSE: ('label',),
 }
 SLOT_KINDS: dict[str, frozenset] = {
     'loc': frozenset(LOCATION_KINDS), 'loc_here': frozenset(LOCATION_KINDS),
@@ -91,7 +98,8 @@ class Vocab:
     def __post_init__(self) -> None:
         """Build the token tables."""
         self.constants = tuple(self.constants)
-        self.out_tokens = SPECIALS + ACTIONS + REPORT_CODES + self.constants
+        self.out_tokens = SPECIALS + ACTIONS + REPORT_CODES + (REFUSE,) + REFUSAL_TOKENS + \
+            self.constants
         self.in_tokens = self.out_tokens + PLACEHOLDERS + STATE_TOKENS
         self.index = {t: i for i, t in enumerate(self.in_tokens)}
         self.const_kinds = {c: value_kind(c) for c in self.constants}
@@ -128,7 +136,7 @@ def plan_targets(steps: Sequence[Step], cands: Sequence[Candidate], vocab: Vocab
     for st in steps:
         out.append(vocab.index[st.action])
         for slot, arg in zip(ARG_SLOTS[st.action], st.args):
-            if slot == 'code':
+            if slot in ('code', 'label'):
                 out.append(vocab.index[arg])
             elif arg in by_value:
                 out.append(vocab.size + by_value[arg])
@@ -166,8 +174,13 @@ class GrammarState:
         for c in REPORT_CODES:
             code[vocab.index[c]] = True
         self.slot_mask['code'] = code
+        label = np.zeros(self.n, dtype=bool)
+        for c in REFUSAL_TOKENS:
+            label[vocab.index[c]] = True
+        self.slot_mask['label'] = label
         self.required = {a: [s for s in slots if not s.endswith('?')]
                          for a, slots in ARG_SLOTS.items()}
+        self.refusals = REFUSE in vocab.index
         self.fillable = {a: all(self.slot_mask[s].any() for s in req)
                          for a, req in self.required.items()}
         self.is_loc = np.zeros(self.n, dtype=bool)
@@ -189,6 +202,11 @@ class GrammarState:
         n_steps = len(self.steps) + (self.action is not None)
         m = np.zeros(self.n, dtype=bool)
         left = self.max_new - self.emitted
+        if self.steps and self.steps[0].action == REFUSE:  # a refusal is the whole output
+            m[self.vocab.index[EOS]] = True
+            return m
+        if n_steps == 0 and self.refusals and left >= 3:
+            m[self.vocab.index[REFUSE]] = True
         if n_steps < self.max_steps:
             for a in ACTIONS:
                 req = self.required[a]

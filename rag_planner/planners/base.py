@@ -59,6 +59,9 @@ class PlanResult:
     # planner standing in for a pipeline that could not load): the code and why.
     degraded: Fallback = Fallback.NONE
     note: str = ''
+    # The rule planner's plan of the task, when a learned planner had one to compare with:
+    # a valid learned plan that differs from it is refused (see the engine).
+    rule_steps: tuple = ()
 
 
 class Planner:

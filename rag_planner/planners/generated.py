@@ -9,6 +9,7 @@ choice) and decodes a plan under the grammar mask. The engine validates it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 import time
 from typing import Any, Sequence
 
@@ -20,7 +21,8 @@ from rag_planner.domain.plan_grammar import Step
 from rag_planner.domain.robot_state import battery_is_low
 from rag_planner.domain.safety import SafetyConfig
 from rag_planner.domain.task_families import build_plan
-from rag_planner.errors import StageError
+from rag_planner.errors import MissingArgument, NotUnderstood, StageError, TaskRefused
+from rag_planner.generation.vocab import NOT_UNDERSTOOD
 from rag_planner.planners.base import PlanContext, PlanResult
 from rag_planner.planners.retrieval_baseline import (
     degraded_retrieval, RetrievalPlanner, retrieve_stage)
@@ -33,14 +35,26 @@ def rule_hint(task: str, state: Any = None, cfg: Any = None,
     Return a hint plan for ``task``, or () when there is none.
 
     The hint is the rule planner's plan; when the rule planner does not
-    understand the task, the canonical plan of the first retrieved family
-    (in rank order) that the task's entities can fill (the retrieval
-    baseline's choice), except under low battery where no such plan is valid.
+    understand the task (it found no family, not a missing argument), the
+    canonical plan of the first retrieved family (:func:`retrieved_hint`).
     """
     try:
         return tuple(rule_plan(task, state, cfg).steps)
-    except ValueError:  # NotUnderstood: try the retrieved families
-        pass
+    except NotUnderstood:  # perhaps a wording it does not know: try the retrieved families
+        return retrieved_hint(task, state, cfg, retrieved)
+    except TaskRefused:    # it can tell an argument is missing (or the task unsafe): no guess
+        return ()
+
+
+def retrieved_hint(task: str, state: Any = None, cfg: Any = None,
+                   retrieved: Sequence[Any] = ()) -> tuple[Step, ...]:
+    """
+    Return the canonical plan of the first retrieved family that fits ``task``, or ().
+
+    Families in rank order; one fits when the task's entities fill it and its plan
+    uses every id the task names (the retrieval baseline's choice, without its
+    guesses).  None under low battery, where no such plan is valid.
+    """
     families = []
     for r in retrieved:
         fam = getattr(r, 'family', None)
@@ -52,12 +66,24 @@ def rule_hint(task: str, state: Any = None, cfg: Any = None,
     if state is not None and battery_is_low(state, c.min_battery_pct):
         return ()
     entities = extract_entities(task)
+    named = set(entities.ids) - set(entities.excluded)
+    if not named:  # a family filled with no id of the task is a guess (a charge, a HALT)
+        return ()
     for fam in families:
         try:
-            return tuple(build_plan(fam, entities, state, cfg))
+            plan = tuple(build_plan(fam, entities, state, cfg))
         except ValueError:  # MissingEntity: this family does not fit the task
             continue
+        if named <= {a for step in plan for a in step.args}:
+            return plan
     return ()
+
+
+def _names_a_task_id(task: str, steps: Sequence[Step]) -> bool:
+    """Return True when the plan uses an id that the task names (not negated)."""
+    e = extract_entities(task)
+    named = set(e.ids) - set(e.excluded)
+    return any(a in named for step in steps for a in step.args)
 
 
 class GeneratedPlanner(RetrievalPlanner):
@@ -71,7 +97,22 @@ class GeneratedPlanner(RetrievalPlanner):
         self.generator = generator
 
     def plan(self, context: PlanContext) -> PlanResult:
-        """Retrieve, then generate the plan from task states and retrieved plans."""
+        """
+        Retrieve, then generate the plan from task states and retrieved plans.
+
+        The rule planner's view comes first: when it can tell that an argument is
+        missing or the task unsafe, that refusal is the answer and nothing is
+        generated (on the dev sets the generator, asked anyway, planned another
+        family for such tasks; the model card has the numbers).  When it does not
+        understand the task, a generated plan is the answer only if it uses an id
+        of the task.
+        """
+        # The plan of the task as asked: the battery is the answer policy's business.
+        state = replace(context.state, battery_pct=100.0)
+        try:
+            rule_view = tuple(rule_plan(context.task, state, context.safety).steps)
+        except NotUnderstood:  # a wording it does not know: the generator decides
+            rule_view = None
         retrieval = retrieve_stage(self.retriever, context, need_encoded=True)
         encoded = retrieval.encoded
         if encoded is None or not np.all(np.isfinite(encoded.token_states)):
@@ -80,19 +121,31 @@ class GeneratedPlanner(RetrievalPlanner):
         start = time.perf_counter()
         entries = list(retrieval.entries)
         try:
-            hint = rule_hint(context.task, context.state, context.safety, entries) \
-                if self.generator.uses_hint else None
+            hint = None
+            if self.generator.uses_hint:
+                hint = rule_view if rule_view is not None else retrieved_hint(
+                    context.task, state, context.safety, entries)
             generation = self.generator.generate(
-                context.task, context.state, encoded, entries,
+                context.task, state, encoded, entries,
                 max_new_tokens=context.config['max_new_tokens'], cfg=context.safety,
                 hint=hint)
         except Exception as exc:  # noqa: B902 - any generator failure is a stage failure
             raise StageError('generate', repr(exc)) from exc
         context.times.generate_ms = (time.perf_counter() - start) * 1000.0
+        if generation.refusal == NOT_UNDERSTOOD:
+            raise NotUnderstood('the generator does not understand the task')
+        if generation.refusal:
+            raise MissingArgument(f'the generator finds no {generation.refusal} in the task',
+                                  generation.refusal)
+        if rule_view is None and not _names_a_task_id(context.task, generation.steps):
+            # Only the wording speaks for this plan: a HALT or a charge at the default
+            # charger fits any text ("make me a coffee").  Not understood, never guessed.
+            raise NotUnderstood('the rule planner does not understand the task and the '
+                                'generated plan uses none of its ids')
         code, note = degraded_retrieval(retrieval)
         return PlanResult(tuple(generation.steps), Source.GENERATED, tuple(retrieval.ids),
                           generation.confidence, retrieval.cache_hit, '', degraded=code,
-                          note=note)
+                          note=note, rule_steps=rule_view or ())
 
 
-__all__ = ['GeneratedPlanner', 'rule_hint']
+__all__ = ['GeneratedPlanner', 'retrieved_hint', 'rule_hint']

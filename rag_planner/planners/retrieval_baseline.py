@@ -18,7 +18,7 @@ import numpy as np
 from rag_planner.domain.answers import Fallback, Source
 from rag_planner.domain.entities import extract_entities
 from rag_planner.domain.task_families import build_plan
-from rag_planner.errors import StageError
+from rag_planner.errors import StageError, TaskRefused
 from rag_planner.planners.base import PlanContext, Planner, PlanResult
 from rag_planner.retrieval.retriever import Retrieval, Retriever
 
@@ -165,6 +165,8 @@ class RetrievalPlanner(Planner):
         try:
             family, steps, weight = retrieval_plan_family(
                 context.task, context.state, context.safety, retrieval, self.prior)
+        except TaskRefused:  # the voted family lacks an argument the task does not give
+            raise
         except ValueError as exc:
             raise StageError('retrieve', f'retrieved family cannot be filled: {exc}') from exc
         _, confidence = vote_family(retrieval)

@@ -5,15 +5,13 @@ Deterministic rule-based planner: a primary path, and the first link of the fall
 shape of the entities (a tote and two locations is a tote move; a SKU, a
 quantity and two bins is a replenishment; ...), tolerant of case,
 punctuation, word order and filler words.  :func:`rule_plan` extracts the
-entities, builds the canonical plan and applies the low-battery policy
-(rule 6): below ``min_battery_pct`` a stop task gives ``HALT``, a charge task
-its own charge plan (unless its charger is blocked), every other task the
-charge plan for ``cfg.default_charger`` (or ``HALT`` if that charger is
-blocked too), with a ``note`` saying so.
+entities and builds the canonical plan of the task as asked, or refuses:
+``NotUnderstood`` when no family fits (questions, chit-chat, other domains) and
+``MissingArgument`` (with the slot) when the family is clear but an id or the
+quantity is absent.  It never guesses an id.
 
-The rule planner does not validate its plans against blocked locations or
-carrying; the pipeline runs :func:`rag_planner.domain.safety.validate_plan` on every
-plan it returns, this one included.
+The rule planner plans the task, whatever the robot's state: the serving layer
+validates every plan against the state and applies the low-battery policy.
 """
 
 from __future__ import annotations
@@ -26,27 +24,20 @@ from rag_planner.domain.answers import Fallback, Source
 from rag_planner.domain.entities import extract_entities, TaskEntities, words_to_digits
 from rag_planner.domain.plan_grammar import id_kind, Step
 from rag_planner.domain.request import MAX_TASK_CHARS
-from rag_planner.domain.robot_state import battery_is_low, blocking_prefix, RobotState
-from rag_planner.domain.safety import charge_plan, SafetyConfig
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import SafetyConfig
 from rag_planner.domain.task_families import build_plan, MissingEntity
-from rag_planner.errors import NotUnderstood
+from rag_planner.errors import MissingArgument, NotUnderstood
 from rag_planner.planners.base import PlanContext, Planner, PlanResult
 
 
 @dataclass(frozen=True)
 class RulePlan:
-    """
-    A rule-based plan: the family of the plan, its steps and the entities used.
-
-    ``requested_family`` is the family the task asked for; it differs from
-    ``family`` when the low-battery policy replaced the plan (``note`` says so).
-    """
+    """A rule-based plan: the family of the task, the plan's steps and the entities used."""
 
     family: str
     steps: tuple[Step, ...]
     entities: TaskEntities
-    note: str = ''
-    requested_family: str = ''
 
 
 def _rx(*alts: str) -> re.Pattern:
@@ -59,7 +50,8 @@ _STRONG_STOP = _rx(
     r'|what\s+you\S*\s+doing|the\s+robot|this\s+robot|motion|driving|work)',
     r'stop\s*!+', r'^\W*stop\W*$', r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+move',
     r'stand\s+still', r'stay\s+put', r'shut\s*down', r'power\s+down', r'full\s+stop',
-    r'all\s+stop')
+    r'all\s+stop', r'stay\s+(?:right\s+)?(?:where\s+you\s+are|there|in\s+place)',
+    r'hold\s+(?:it|still|position|your\s+position)', r'whoa')
 _WEAK_STOP = _rx(r'stop(?:ping)?', r'pause', r'stand\s*down', r'cancel')
 _MISSCAN = _rx(
     r'mis-?scan\w*', r'won\'?t\s+scan', r'will\s+not\s+scan', r'does\s*n[o\']?t\s+scan',
@@ -80,6 +72,8 @@ _BLOCKED = _rx(
     r'not\s+reachable', r'inaccessible',
     r'closed(?:\s+off)?', r'barricad\w*', r'not\s+passable', r'fallen', r'debris',
     r'pallet\s+(?:in|on|across)', r'out\s+of\s+bounds', r'off[\s-]limits', r'no[\s-]go')
+# "blocked zones" in general ("I authorise entering blocked zones: ..."): no report of one.
+_GENERIC_BLOCKED = _rx(r'block\w*\s+(?:zones|areas|aisles|locations|bins|regions|places)')
 _CHARGE = _rx(r'(?:re)?charg\w*', r'battery', r'batteries', r'top\s+up', r'plug\s+in',
               r'juice', r'power\s+up', r'low\s+power')
 _COUNT = _rx(r'count\w*', r'cycle[\s-]count', r'inventory', r'how\s+many', r'tally',
@@ -91,6 +85,9 @@ _PARK = _rx(r'park\w*', r'go\s+home', r'head\s+home', r'return\s+home', r'stand\
             r'standby', r'idle', r'rest', r'retire', r'off[\s-]shift', r'end\s+of\s+shift',
             r'wait\s+there', r'sit\s+tight', r'call\s+it\s+a\s+day', r'done\s+for\s+(?:the|to)',
             r'clock\s+out')
+# "Go park." / "Return to staging and park.": a park command whose place is missing
+# (MissingArgument), unlike "let's rest" or "the parking lot" (not understood).
+_PARK_HERE = _rx(r'park', r'staging')
 _GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?to')
 _REPLENISH = _rx(r'replenish\w*', r'restock\w*', r're-stock\w*', r'refill\w*', r'top\s+off',
                  r'top\s+up', r'reserve', r'forward', r'fill\s+up', r'backfill\w*', r'refresh')
@@ -102,12 +99,65 @@ _PICK = _rx(r'pick\w*', r'grab', r'fetch', r'collect', r'retrieve', r'get', r'pu
             r'order', r'bring', r'deliver')
 
 
+# Politeness that holds a cue word ("get" of a pick, "take" of a transfer) or reads
+# like a question ("when possible: ..."): not a cue.
+_POLITE = _rx(r'(?:when|if|whenever)\s+you\s+(?:get|have|find)\s+(?:a\s+)?(?:chance|moment|'
+              r'minute|sec(?:ond)?|spare\s+moment)', r'take\s+your\s+time', r'no\s+rush',
+              r'(?:when|if|as\s+soon\s+as)\s+(?:possible|you\s+can|convenient)')
+
+
 def _has(rx: re.Pattern, text: str) -> bool:
     return rx.search(text) is not None
 
 
-def _classify(text: str, e: TaskEntities) -> Optional[str]:
-    t = words_to_digits(text)
+# A charge task without a charger id needs a charge command, not a mention of the battery.
+_CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top\s+up', r'plug\s+in', r'juice\s+up',
+                  r'power\s+up')
+# Questions that ask for information, not for a task ("what is your battery level?").
+_LEAD = r'^\W*(?:(?:hey|hi|hello|ok|okay|so|robot(?:\s+\d+)?)\W+)*'
+_WH = r"(?:what|who|why|when|where|which|whose|how)"
+_WH_QUESTION = re.compile(
+    _LEAD + _WH + r"(?:'s\b|\s+(?:is|are|was|were|do|does|did|will|would|can|could|should|has|"
+    r"have|had)\b|\b.*\?\W*$)", re.I | re.S)
+_YES_NO_QUESTION = re.compile(_LEAD + r'(?:is|are|was|were|do|does|did|have|has|had)\b.*\?\W*$',
+                              re.I | re.S)
+
+
+def _is_question(text: str, e: TaskEntities) -> bool:
+    """Return True for a question without any id: it asks for information, not a task."""
+    if e.ids or e.qty is not None:
+        return False
+    return bool(_WH_QUESTION.search(text) or _YES_NO_QUESTION.search(text))
+
+
+def _classify(text: str, e: TaskEntities) -> tuple:
+    """Return (family or None, whether only a keyword, no id, points to the family)."""
+    t = _POLITE.sub(' ', words_to_digits(text))
+    if _is_question(t, e):
+        return None, False
+    family = _by_cues(t, e)
+    if family is not None:
+        return family, False
+    # keyword-only fallbacks: the family is named but its ids may be missing
+    for fam, rx in (('count', _COUNT), ('replenish', _REPLENISH), ('putaway', _PUTAWAY),
+                    ('pick', _PICK), ('transfer', _TRANSFER), ('park', _PARK),
+                    ('charge', _CHARGE_CMD), ('spill', _SPILL), ('blocked', _BLOCKED)):
+        if not _has(rx, t):
+            continue
+        if fam == 'pick' and not (e.skus or (e.qty is not None and e.bins)):
+            continue
+        if fam == 'transfer' and len(e.locations) < 2:
+            continue
+        return fam, True
+    if e.totes and e.locations:
+        return 'transfer', False
+    if e.skus and e.locations:
+        return 'pick', False
+    return None, False
+
+
+def _by_cues(t: str, e: TaskEntities) -> Optional[str]:
+    """Return the family that the cues and the entities' shape decide, or None."""
     n_ids = len(e.locations) + len(e.totes) + len(e.skus)
     stop = _STRONG_STOP.search(t)
     if stop is not None:
@@ -122,19 +172,21 @@ def _classify(text: str, e: TaskEntities) -> Optional[str]:
         return 'stop'
     if _has(_MISSCAN, t):
         return 'misscan'
-    # a complete move task that merely mentions a blockage/spill elsewhere stays a move
-    is_move = (e.totes or (e.skus and e.qty is not None)) and len(e.locations) >= 2 \
-        and not e.stations_of('staging')
-    if _has(_SPILL, t) and (e.locations or e.excluded) and not is_move:
+    # A spill or blockage report is about a place: a task that names goods and merely
+    # mentions a blockage ("... I authorise entering blocked zones: count SKU-1 in A12-03")
+    # is a task on the goods.
+    is_report = bool(e.locations or e.excluded) and not e.totes and not e.skus
+    if _has(_SPILL, t) and is_report:
         return 'spill'
-    if _has(_BLOCKED, t) and (e.locations or e.excluded) and not is_move:
+    if _has(_BLOCKED, _GENERIC_BLOCKED.sub(' ', t)) and is_report:
         return 'blocked'
     has_exception = bool(e.stations_of('exception'))
     if has_exception and e.bins and not e.totes and e.qty is None and _has(
             _rx(r'scan\w*', r'label\w*', r'barcode\w*', r'escalat\w*', r'retry'), t):
         return 'misscan'
     chargers = e.stations_of('charger')
-    if not e.totes and not e.skus and (chargers or _has(_CHARGE, t)):
+    if not e.totes and not e.skus and (chargers and _has(_CHARGE, t) or _has(_CHARGE_CMD, t)
+                                       or chargers and not e.bins):
         if not e.bins or chargers:
             return 'charge'
     if e.skus and e.bins and _has(_COUNT, t) and (e.qty is None or len(e.locations) == 1):
@@ -146,14 +198,16 @@ def _classify(text: str, e: TaskEntities) -> Optional[str]:
             return 'transfer'
         dst = _destination_kind(e)
         return 'putaway' if dst == 'bin' else 'transfer'
-    if e.skus and e.qty is not None and e.bins and len(e.locations) >= 2:
+    # a quantity that is not a whole count ("2.5 units") still makes it a move of units
+    has_qty = e.qty is not None or bool(e.decimals)
+    if e.skus and has_qty and e.bins and len(e.locations) >= 2:
         non_bins = [x for x in e.locations if id_kind(x) != 'bin']
         if non_bins:
             return 'pick'
         return 'replenish'
     if e.skus and e.bins and _has(_COUNT, t):
         return 'count'
-    if len(e.skus) == 1 and len(e.locations) == 1 and e.bins and e.qty is None \
+    if len(e.skus) == 1 and len(e.locations) == 1 and e.bins and not has_qty \
             and not e.totes and not _has(_PICK, t):
         return 'count'  # one SKU at one bin and nothing to move: only a count fits
     if not e.totes and not e.skus and e.locations:
@@ -162,16 +216,6 @@ def _classify(text: str, e: TaskEntities) -> Optional[str]:
             return 'park'
     if not n_ids and _has(_WEAK_STOP, t):
         return 'stop'
-    # keyword-only fallbacks: the family is clear but ids may be missing
-    for fam, rx in (('count', _COUNT), ('replenish', _REPLENISH), ('putaway', _PUTAWAY),
-                    ('pick', _PICK), ('park', _PARK), ('charge', _CHARGE),
-                    ('spill', _SPILL), ('blocked', _BLOCKED)):
-        if _has(rx, t) and (fam != 'pick' or e.skus):
-            return fam
-    if e.totes and e.locations:
-        return 'transfer'
-    if e.skus and e.locations:
-        return 'pick'
     return None
 
 
@@ -190,15 +234,28 @@ def classify_family(task: str) -> Optional[str]:
     """Return the task family of ``task`` by keyword and entity rules, or None."""
     if not isinstance(task, str) or not task.strip():
         return None
-    return _classify(task[:MAX_TASK_CHARS], extract_entities(task))
+    return _classify(task[:MAX_TASK_CHARS], extract_entities(task))[0]
+
+
+def _family_ids(family: str, e: TaskEntities) -> int:
+    """Return how many of the ids or numbers a family uses the task names."""
+    counts = {'pick': len(e.skus) + len(e.locations) + (e.qty is not None),
+              'replenish': len(e.skus) + len(e.bins) + (e.qty is not None),
+              'putaway': len(e.totes) + len(e.locations),
+              'transfer': len(e.totes) + len(e.locations),
+              'count': len(e.skus) + len(e.bins)}
+    return counts.get(family, len(e.locations) + len(e.excluded))
 
 
 def rule_plan(task: str, state: Optional[RobotState] = None,
               cfg: Optional[SafetyConfig] = None) -> RulePlan:
     """
-    Return the rule-based plan for ``task``; raise NotUnderstood with a reason.
+    Return the rule-based plan of ``task``, or refuse.
 
-    Deterministic: the same task, state and config always give the same plan.
+    Raises NotUnderstood when no family fits, MissingArgument (``slot`` set) when
+    the family is clear but one of its ids or its quantity is absent.  A family that
+    only a keyword points to, with none of its ids in the text ("count the stars"),
+    is not understood.  Deterministic: the same task and config give the same plan.
     """
     state = state if state is not None else RobotState()
     cfg = cfg if cfg is not None else SafetyConfig()
@@ -207,31 +264,19 @@ def rule_plan(task: str, state: Optional[RobotState] = None,
     if not task.strip():
         raise NotUnderstood('empty task')
     ents = extract_entities(task)
-    family = _classify(task[:MAX_TASK_CHARS], ents)
+    family, keyword_only = _classify(task[:MAX_TASK_CHARS], ents)
+    extra = f' (ids not well formed: {", ".join(ents.invalid)})' if ents.invalid else ''
     if family is None:
-        extra = f' (invalid ids: {", ".join(ents.invalid)})' if ents.invalid else ''
         raise NotUnderstood(f'no task family recognised in {task[:60]!r}{extra}')
     try:
         steps = build_plan(family, ents, state, cfg)
     except MissingEntity as exc:
-        extra = f' (invalid ids: {", ".join(ents.invalid)})' if ents.invalid else ''
-        raise NotUnderstood(f'{exc}{extra}') from None
-    low = battery_is_low(state, cfg.min_battery_pct)
-    if low and family == 'charge' and blocking_prefix(steps[0].args[0], state) is not None:
-        low_family = 'charge (requested charger blocked)'
-    else:
-        low_family = family
-    if low and low_family not in ('stop', 'charge'):
-        c = cfg.default_charger
-        if blocking_prefix(c, state) is not None:
-            return RulePlan('stop', (Step('HALT'),), ents,
-                            note=f'battery low and default charger {c} is blocked: HALT '
-                                 f'instead of {low_family}', requested_family=family)
-        return RulePlan('charge', charge_plan(c), ents,
-                        note=f'battery {state.battery_pct!r}% below '
-                             f'{cfg.min_battery_pct:g}%: charging at {c} instead of '
-                             f'{low_family}', requested_family=family)
-    return RulePlan(family, tuple(steps), ents, requested_family=family)
+        if keyword_only and not _family_ids(family, ents) and not (
+                family == 'park' and _has(_PARK_HERE, task)):
+            raise NotUnderstood(f'{task[:60]!r} names no id of a {family} task{extra}') \
+                from None
+        raise MissingArgument(f'{exc}{extra}', exc.slot) from None
+    return RulePlan(family, tuple(steps), ents)
 
 
 class RulePlanner(Planner):

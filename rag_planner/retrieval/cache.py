@@ -30,8 +30,9 @@ import re
 import threading
 from typing import Iterable, Optional
 
+from rag_planner.domain.request import task_key
+
 _SPACE_RE = re.compile(r'\s+')
-_EDGE_PUNCT = ' \t\n.!?,;:'
 _STATIONS = ('pack', 'dock', 'charger', 'staging', 'exception')
 _NUMBER_WORDS = (
     'zero one two three four five six seven eight nine ten eleven twelve thirteen '
@@ -54,15 +55,9 @@ _MASKS = (
 )
 
 
-def normalise_task(task: str) -> str:
-    """Return the exact cache key of a task text."""
-    text = _SPACE_RE.sub(' ', (task or '').lower()).strip(_EDGE_PUNCT)
-    return text
-
-
 def template_key(task: str) -> str:
     """Return the task's key with ids and numbers masked by kind."""
-    text = normalise_task(task)
+    text = task_key(task)
     for placeholder, pattern in _MASKS:
         text = pattern.sub(placeholder, text)
     text = re.sub(r'[^\w<>\s]', ' ', text)
@@ -127,7 +122,7 @@ class PlanCache:
 
     def get(self, task: str) -> Optional[CacheHit]:
         """Return the cached retrieval for ``task`` or ``None``; counts hits/misses."""
-        key = normalise_task(task)
+        key = task_key(task)
         with self._lock:
             value = self._hit(self._exact, key, key)
             if value is not None:
@@ -141,17 +136,17 @@ class PlanCache:
             self.misses += 1
             return None
 
-    def _hit(self, store: OrderedDict, store_key: str, task_key: str):
+    def _hit(self, store: OrderedDict, store_key: str, recent_key: str):
         """Look ``store_key`` up; on a hit refresh it and remember the task as recent."""
         value = store.get(store_key)
         if value is not None:
             store.move_to_end(store_key)
-            self._touch(self._recent, task_key, value, self.capacity)
+            self._touch(self._recent, recent_key, value, self.capacity)
         return value
 
     def put(self, task: str, value: CachedRetrieval, served: bool = True) -> None:
         """Store a retrieval under both keys (``served`` marks it as a recent task)."""
-        key = normalise_task(task)
+        key = task_key(task)
         with self._lock:
             self._touch(self._exact, key, value, self.capacity)
             if self.use_template_key:

@@ -2,6 +2,7 @@
 
 from rag_planner_interfaces.msg import Plan, PlanStep, RobotState as RobotStateMsg, StageLatency
 
+from rag_planner.domain.answers import ErrorCode
 from rag_planner.domain.plan_grammar import Step
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.planners.base import StageTimes
@@ -31,10 +32,18 @@ def latency_to_msg(times: StageTimes) -> StageLatency:
 
 def plan_to_msg(outcome: PlanOutcome) -> Plan:
     """Convert an outcome to a Plan message."""
-    return Plan(plan_id=outcome.plan_id,
+    return Plan(plan_id=outcome.plan_id, robot_id=outcome.robot_id,
                 steps=[PlanStep(action=s.action, args=list(s.args)) for s in outcome.steps],
                 source=str(outcome.source), retrieved_ids=list(outcome.retrieved_ids),
                 confidence=float(outcome.confidence))
+
+
+def error_name(code: int) -> str:
+    """Return the name of a GetPlan error code (``NOT_UNDERSTOOD``), or the number."""
+    try:
+        return ErrorCode(int(code)).name
+    except ValueError:
+        return str(code)
 
 
 def steps_from_msg(plan: Plan) -> tuple:

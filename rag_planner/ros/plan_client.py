@@ -18,7 +18,7 @@ import yaml
 
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.paths import config_file
-from rag_planner.ros.conversions import plan_text, state_to_msg
+from rag_planner.ros.conversions import error_name, plan_text, state_to_msg
 
 
 def load_samples(path: str) -> list:
@@ -75,6 +75,7 @@ def format_response(task: str, response, rtt_ms: float) -> str:
     lines = [f'task:    {task}',
              f'plan:    {plan_text(response.plan)}',
              f'source:  {response.plan.source}   success: {response.success}   '
+             f'code: {error_name(response.error_code)}   '
              f'slo_met: {response.slo_met}   server {response.latency.total_ms:.2f} ms   '
              f'round trip {rtt_ms:.2f} ms']
     if response.message:

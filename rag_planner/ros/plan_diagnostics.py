@@ -54,7 +54,8 @@ class PlanDiagnostics(Node):
     def _on_event(self, planner: str, msg: PlanEvent) -> None:
         self._windows[planner].add(EventSample(
             t=time.monotonic(), total_ms=float(msg.latency.total_ms), slo_met=bool(msg.slo_met),
-            fallback=bool(msg.fallback_reason), cache_hit=bool(msg.cache_hit)))
+            fallback=msg.fallback != PlanEvent.FALLBACK_NONE, cache_hit=bool(msg.cache_hit),
+            error_code=int(msg.error_code)))
 
     def _publish(self) -> None:
         now = time.monotonic()

@@ -128,9 +128,9 @@ class PlanServer(Node):
 
     @staticmethod
     def _response(outcome: PlanOutcome):
-        return GetPlan.Response(success=outcome.success, plan=plan_to_msg(outcome),
-                                slo_met=outcome.slo_met, latency=latency_to_msg(outcome.times),
-                                message=outcome.message)
+        return GetPlan.Response(success=outcome.success, error_code=int(outcome.error),
+                                plan=plan_to_msg(outcome), slo_met=outcome.slo_met,
+                                latency=latency_to_msg(outcome.times), message=outcome.message)
 
     async def _on_get_plan(self, request, response):
         """Serve GetPlan under executors that cannot defer (answers via an awaited future)."""
@@ -155,16 +155,19 @@ class PlanServer(Node):
         def done(outcome: PlanOutcome) -> None:
             self._publish_event(outcome)
             self._results.publish(PlanResult(
-                request_id=msg.request_id, success=outcome.success, plan=plan_to_msg(outcome),
+                request_id=msg.request_id, success=outcome.success,
+                error_code=int(outcome.error), plan=plan_to_msg(outcome),
                 slo_met=outcome.slo_met, latency=latency_to_msg(outcome.times),
                 message=outcome.message))
 
-        self.engine.submit(self._request(msg.task, msg.state, 0, msg.request_id, received), done)
+        self.engine.submit(self._request(msg.task, msg.state, msg.deadline_ms, msg.request_id,
+                                         received), done)
 
     def _publish_event(self, outcome: PlanOutcome) -> None:
         self._events.publish(PlanEvent(
             stamp=self.get_clock().now().to_msg(), request_id=outcome.request_id,
             robot_id=outcome.robot_id, source=str(outcome.source),
+            error_code=int(outcome.error), fallback=int(outcome.fallback),
             latency=latency_to_msg(outcome.times), slo_met=outcome.slo_met,
             cache_hit=outcome.cache_hit, fallback_reason=outcome.fallback_reason))
 

@@ -17,6 +17,7 @@ class EngineCounters:
     stuck_workers: int = 0            # ever retired as stuck
     stuck_now: int = 0                # retired and still inside their stage
     late_results_dropped: int = 0
+    disagreements: int = 0            # a valid learned plan differed from the rule plan
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, n: int = 1) -> int:

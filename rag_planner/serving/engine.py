@@ -21,13 +21,19 @@ from typing import Any, Callable, Optional
 import uuid
 
 from rag_planner.domain.answers import ErrorCode, Fallback, Source
-from rag_planner.domain.request import check_request
+from rag_planner.domain.entities import extract_entities
+from rag_planner.domain.request import (
+    check_request, foreign_language, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE)
+from rag_planner.domain.plan_grammar import format_plan
 from rag_planner.domain.robot_state import RobotState, sanitize_state
-from rag_planner.domain.safety import SAFE_PLAN, SafetyConfig, validate_plan
-from rag_planner.errors import NotUnderstood, StageFailure
+from rag_planner.domain.safety import SAFE_PLAN, SafetyConfig
+from rag_planner.errors import NotUnderstood, StageFailure, TaskRefused
 from rag_planner.params import PlannerConfig
-from rag_planner.planners.base import PlanContext, Planner
-from rag_planner.planners.rule_based import RulePlanner
+from rag_planner.planners.base import PlanContext, Planner, PlanResult
+from rag_planner.planners.rule_based import rule_plan, RulePlanner
+from rag_planner.retrieval.embedder import ModelLoadError
+from rag_planner.retrieval.lexicon import english_words
+from rag_planner.serving.answers import AnswerPolicy, task_facts, Verdict
 from rag_planner.serving.counters import EngineCounters
 from rag_planner.serving.fallback import FallbackChain
 from rag_planner.serving.faults import fault_spec, FaultInjector
@@ -47,6 +53,15 @@ GIL_SWITCH_INTERVAL_S = 0.001
 STUCK_DEADLINES = 4
 
 
+def _load_lexicon(notice: Callable[[str], None]) -> frozenset:
+    """Return the English lexicon of the language check (empty, and said, if unreadable)."""
+    try:
+        return english_words()
+    except ModelLoadError as exc:
+        notice(f'language check without a lexicon (function words only): {exc}')
+        return frozenset()
+
+
 class PlanningEngine:
     """Answers plan requests before their deadline, whatever the stages do."""
 
@@ -59,6 +74,7 @@ class PlanningEngine:
         """Start the watchdog and the workers; ``primary`` defaults to the rule planner."""
         self._config = config
         self._safety = SafetyConfig.from_dict(config.safety_dict())
+        self._policy = AnswerPolicy(self._safety)
         self._primary = primary or RulePlanner()
         self._safe_store = safe_store or SafePlanStore(None)
         self._chain = FallbackChain(self._safe_store)
@@ -68,6 +84,7 @@ class PlanningEngine:
         self.faults = faults or FaultInjector()
         self.faults.set(fault_spec(config))
         self.counters = EngineCounters()
+        self._lexicon = _load_lexicon(self._notice)
         # ms from the moment a watchdog deadline fell due to the fallback answer being handed
         # over: the cost of stepping in (issue target: <= 5 ms).
         self.watchdog_lags_ms: deque = deque(maxlen=100_000)
@@ -97,6 +114,7 @@ class PlanningEngine:
         safety = SafetyConfig.from_dict(config.safety_dict())
         self._config = config
         self._safety = safety
+        self._policy = AnswerPolicy(safety)
         spec = fault_spec(config)
         if spec != self.faults.spec:
             self.faults.set(spec)
@@ -120,15 +138,28 @@ class PlanningEngine:
         problem = check_request(request.task, request.state, request.deadline_ms,
                                 cfg['max_task_chars'])
         state = request.state if isinstance(request.state, RobotState) else RobotState()
+        task = normalize_task(request.task) if not problem else ''
+        if not problem and not task.strip():
+            problem = 'task is empty (only format characters)'
         if problem:
             self.counters.add('rejected')
             pending = Pending(request, state, deadline_ms, on_done, next(self._seq))
             self._answer(pending, self._outcome(
                 pending, SAFE_PLAN, Source.SAFE_DEFAULT, error=ErrorCode.INVALID_REQUEST,
-                message=f'rejected: {problem}', fallback_reason='rejected'))
+                message=f'rejected: {problem}'))
             return
         pending = Pending(request, sanitize_state(state), deadline_ms, on_done,
-                          next(self._seq))
+                          next(self._seq), task)
+        lookalikes = lookalike_ids(task)
+        language = foreign_language(task, self._lexicon)
+        if lookalikes or language:
+            self._refuse(pending, NotUnderstood(
+                f'cannot read {lookalikes[0]!r}: it mixes Latin letters or digits with a '
+                'look-alike character of another script' if lookalikes else
+                'the task is not in English (most of its words are not English words)'
+                if language == UNKNOWN_LANGUAGE else
+                f'the task is not in English (it reads as {language})'))
+            return
         start = request.received
         pending.final_at = start + max(0.0, deadline_ms - cfg['fallback_reserve_ms']) / 1000.0
         pending.retrieval_at = min(pending.final_at,
@@ -169,17 +200,28 @@ class PlanningEngine:
             self._watchdog.arm(pending, min(pending.final_at,
                                             now + self._config['generate_budget_ms'] / 1000.0))
 
+    def _facts(self, pending: Pending):
+        """Return what the answer policy needs to know of the task (computed once)."""
+        if pending.facts is None:
+            pending.facts = task_facts(pending.task, extract_entities(pending.task),
+                                       pending.state, self._safety)
+        return pending.facts
+
     def _run(self, pending: Pending) -> None:
-        """Run the primary planner and validate its plan (on a worker thread)."""
-        cfg, safety = self._config, self._safety
-        context = PlanContext(pending.request.task, pending.state, safety, cfg, pending.times,
+        """Run the primary planner and judge its plan (on a worker thread)."""
+        cfg = self._config
+        context = PlanContext(pending.task, pending.state, self._safety, cfg, pending.times,
                               lambda stage: self._enter(pending, stage))
         self._enter(pending, 'retrieve')
         try:
             result = self._primary.plan(context)
-        except NotUnderstood as exc:
-            self._fallback(pending, Fallback.NONE, f'task not understood: {exc}',
-                           rule_tried=True)
+        except TaskRefused as refusal:  # an answer, not a failure: ask for a second opinion
+            if pending.answered:
+                self.counters.add('late_results_dropped')
+            elif isinstance(self._primary, RulePlanner):
+                self._refuse(pending, refusal)
+            else:
+                self._second_opinion(pending, refusal)
             return
         except StageFailure as exc:
             self._fallback(pending, exc.fallback, str(exc))
@@ -192,12 +234,12 @@ class PlanningEngine:
             return
         self._enter(pending, 'validate')
         t = time.monotonic()
-        validation = validate_plan(list(result.steps), pending.state, safety)
+        verdict = self._policy.judge(result.steps, pending.state, self._facts(pending),
+                                     cover=result.source != Source.RULE_BASED)
         pending.times.validate_ms = (time.monotonic() - t) * 1000.0
-        if not validation.ok:
+        if verdict.plan_fault:
             self._fallback(pending, Fallback.INVALID_PLAN,
-                           f'{result.source} plan failed validation: '
-                           + '; '.join(validation.violations[:3]),
+                           f'{result.source} plan rejected: {verdict.message}',
                            rule_tried=result.source == Source.RULE_BASED)
             return
         if result.confidence < cfg['min_confidence']:
@@ -205,13 +247,67 @@ class PlanningEngine:
                            f'{result.source} plan confidence {result.confidence:.2f} '
                            f'below min_confidence {cfg["min_confidence"]}')
             return
-        outcome = self._outcome(pending, result.steps, result.source,
-                                retrieved_ids=result.retrieved_ids,
-                                confidence=result.confidence, cache_hit=result.cache_hit,
-                                family=result.family, message=result.note,
-                                fallback=result.degraded, fallback_reason=result.note)
-        if self._answer(pending, outcome):
-            self._remember(pending, result.steps)
+        if result.rule_steps and tuple(result.rule_steps) != tuple(result.steps):
+            self._disagree(pending, result)
+            return
+        self._give(pending, verdict, result)
+
+    def _disagree(self, pending: Pending, result: PlanResult) -> None:
+        """
+        Refuse a task where a valid learned plan differs from the rule planner's plan.
+
+        Both are valid plans, so the validator cannot tell which does the task; on the
+        dev split the learned plan was the wrong one (a swapped source and
+        destination), on the test split the rule plan (a role it misread): neither is
+        trusted, the task is not understood (the model card has the numbers).
+        """
+        self.counters.add('disagreements')
+        self._refuse(pending, NotUnderstood(
+            f'the {result.source} plan ({format_plan(result.steps)}) and the rule plan '
+            f'({format_plan(result.rule_steps)}) do not agree on what the task asks'))
+
+    def _give(self, pending: Pending, verdict: Verdict, result: PlanResult) -> None:
+        """Answer with a planner's judged plan (or the refusal it became)."""
+        ok = verdict.error == ErrorCode.NONE
+        note = '; '.join(m for m in (result.note, verdict.message) if m)
+        outcome = self._outcome(pending, verdict.steps,
+                                result.source if ok else Source.SAFE_DEFAULT,
+                                error=verdict.error, retrieved_ids=result.retrieved_ids,
+                                confidence=result.confidence if ok else 0.0,
+                                cache_hit=result.cache_hit, family=result.family,
+                                message=note, fallback=result.degraded,
+                                fallback_reason=result.note)
+        if self._answer(pending, outcome) and ok:
+            self._remember(pending, verdict.steps)
+
+    def _second_opinion(self, pending: Pending, refusal: TaskRefused) -> None:
+        """
+        Ask the rule planner when the primary did not plan the task: its view decides.
+
+        When both refuse, the rule planner's reason is the answer (on the dev sets
+        it named the right code more often: the model card has the numbers).
+        """
+        try:
+            plan = rule_plan(pending.task, pending.state, self._safety)
+        except TaskRefused as exc:
+            self._refuse(pending, exc, 'rule planner: ', f'{self._primary.name}: {refusal}')
+            return
+        verdict = self._policy.judge(plan.steps, pending.state, self._facts(pending),
+                                     cover=False)
+        if verdict.plan_fault:
+            self._refuse(pending, refusal, f'{self._primary.name}: ')
+            return
+        result = PlanResult(plan.steps, Source.RULE_BASED, family=plan.family,
+                            note=f'second opinion: {self._primary.name} said "{refusal}"')
+        self._give(pending, verdict, result)
+
+    def _refuse(self, pending: Pending, refusal: TaskRefused, prefix: str = '',
+                note: str = '') -> None:
+        """Answer a refusal of the task: its code, the safe action, no stage failure."""
+        verdict = self._policy.refuse(refusal, pending.state, prefix, note)
+        self._answer(pending, self._outcome(pending, verdict.steps, Source.SAFE_DEFAULT,
+                                            error=verdict.error, message=verdict.message,
+                                            missing=verdict.missing))
 
     def _crashed(self, pending: Pending, exc: BaseException) -> None:
         self._fallback(pending, Fallback.STAGE_ERROR, f'internal error: {exc!r}')
@@ -259,16 +355,19 @@ class PlanningEngine:
         """Answer with rule planner -> last-known safe -> HALT; False if already answered."""
         if pending.answered:
             return False
-        chain = self._chain.answer(pending.request.task, pending.state, self._safety,
-                                   rule_tried)
-        outcome = self._outcome(pending, chain.steps, chain.source, fallback=code,
-                                message=f'fallback: {reason}{chain.detail}',
-                                fallback_reason=reason, family=chain.family, chain=True)
+        chain = self._chain.answer(pending.task, pending.state, self._policy,
+                                   self._facts(pending), rule_tried, code)
+        verdict = chain.verdict
+        message = f'fallback: {reason}{chain.detail}' + \
+            (f'; {verdict.message}' if verdict.message else '')
+        outcome = self._outcome(pending, verdict.steps, chain.source, error=verdict.error,
+                                fallback=code, message=message, fallback_reason=reason,
+                                family=chain.family, chain=True)
         answered = self._answer(pending, outcome)
         if answered:
             self.counters.add('fallbacks')
-            if chain.source == Source.RULE_BASED:
-                self._remember(pending, chain.steps)
+            if chain.source == Source.RULE_BASED and verdict.error == ErrorCode.NONE:
+                self._remember(pending, verdict.steps)
             if self._on_fallback is not None:
                 try:
                     self._on_fallback(outcome)
@@ -278,7 +377,7 @@ class PlanningEngine:
 
     def _remember(self, pending: Pending, steps: tuple) -> None:
         try:
-            self._safe_store.put(pending.state.robot_id, steps)
+            self._safe_store.put(pending.state.robot_id, pending.task, steps)
         except OSError as exc:
             self._notice(f'could not persist last-known safe plan: {exc}')
 
@@ -297,10 +396,11 @@ class PlanningEngine:
         outcome.slo_met = outcome.times.total_ms <= pending.deadline_ms
         if not outcome.slo_met:
             self.counters.add('slo_misses')
-        if outcome.fallback_reason or not outcome.slo_met:
+        if outcome.fallback_reason or outcome.error != ErrorCode.NONE or not outcome.slo_met:
             task = pending.request.task
             self._incidents.append({
-                'event': 'fallback' if outcome.fallback_reason else 'slo_miss',
+                'event': 'fallback' if outcome.fallback_reason else
+                'refusal' if outcome.error != ErrorCode.NONE else 'slo_miss',
                 'robot_id': outcome.robot_id, 'request_id': outcome.request_id,
                 'task': task[:200] if isinstance(task, str) else '',
                 'source': str(outcome.source), 'error_code': outcome.error.name,

@@ -7,6 +7,8 @@ from typing import Sequence
 
 import numpy as np
 
+from rag_planner.domain.answers import ErrorCode
+
 OK, WARN, ERROR, STALE = 'OK', 'WARN', 'ERROR', 'STALE'
 
 
@@ -19,6 +21,7 @@ class EventSample:
     slo_met: bool
     fallback: bool
     cache_hit: bool
+    error_code: int = 0   # GetPlan's code of the answer (0 = NONE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class LatencySummary:
     slo_met_ratio: float
     fallback_ratio: float
     cache_hit_ratio: float
+    refusal_ratio: float = float('nan')
+    refusals: tuple = ()  # (code name, count) for every code but NONE
 
     def key_values(self) -> list:
         """(key, value-as-text) pairs in the documented order."""
@@ -47,7 +52,9 @@ class LatencySummary:
                 ('count', str(self.count)), ('window_s', f'{self.window_s:g}'),
                 ('slo_ms', f'{self.slo_ms:g}'), ('slo_met_ratio', num(self.slo_met_ratio)),
                 ('fallback_ratio', num(self.fallback_ratio)),
-                ('cache_hit_ratio', num(self.cache_hit_ratio))]
+                ('cache_hit_ratio', num(self.cache_hit_ratio)),
+                ('refusal_ratio', num(self.refusal_ratio))] + \
+            [(f'refused_{name}', str(count)) for name, count in self.refusals]
 
 
 class LatencyWindow:
@@ -77,15 +84,18 @@ class LatencyWindow:
         if n == 0:
             nan = float('nan')
             return LatencySummary(STALE, 'no events in the window', 0, self.window_s,
-                                  nan, nan, nan, nan, slo_ms, nan, nan, nan)
+                                  nan, nan, nan, nan, slo_ms, nan, nan, nan, nan,
+                                  refusal_counts(()))
         lat = np.fromiter((e.total_ms for e in self._events), dtype=np.float64, count=n)
         p50, p95, p99 = (float(v) for v in np.percentile(lat, [50, 95, 99]))
         slo_ratio = sum(e.slo_met for e in self._events) / n
         fb_ratio = sum(e.fallback for e in self._events) / n
         hit_ratio = sum(e.cache_hit for e in self._events) / n
+        refused = sum(1 for e in self._events if e.error_code)
         level, message = classify(p95, p99, fb_ratio, slo_ms, warn_ms, max_fallback_ratio)
         return LatencySummary(level, message, n, self.window_s, p50, p95, p99,
-                              float(lat.max()), slo_ms, slo_ratio, fb_ratio, hit_ratio)
+                              float(lat.max()), slo_ms, slo_ratio, fb_ratio, hit_ratio,
+                              refused / n, refusal_counts(e.error_code for e in self._events))
 
 
 def percentiles(values: Sequence[float]) -> dict:
@@ -98,6 +108,15 @@ def percentiles(values: Sequence[float]) -> dict:
     out['max_ms'] = float(arr.max())
     out['mean_ms'] = float(arr.mean())
     return out
+
+
+def refusal_counts(codes) -> tuple:
+    """Return (name, count) of every GetPlan code but NONE, zeros included."""
+    counts = {code: 0 for code in ErrorCode if code != ErrorCode.NONE}
+    for code in codes:
+        if code:
+            counts[ErrorCode(code)] = counts.get(ErrorCode(code), 0) + 1
+    return tuple((code.name, n) for code, n in counts.items())
 
 
 def classify(p95: float, p99: float, fallback_ratio: float, slo_ms: float, warn_ms: float,

@@ -18,13 +18,15 @@ class Pending:
     watchdog (a stale read only delays the watchdog by one wake-up).
     """
 
-    __slots__ = ('request', 'state', 'deadline_ms', 'stage', 'stage_started', 'times',
-                 'on_done', 'answered', '_lock', 'final_at', 'retrieval_at', 'seq')
+    __slots__ = ('request', 'task', 'state', 'deadline_ms', 'stage', 'stage_started', 'times',
+                 'on_done', 'answered', '_lock', 'final_at', 'retrieval_at', 'seq', 'facts')
 
     def __init__(self, request: PlanRequestData, state: RobotState, deadline_ms: float,
-                 on_done, seq: int):
-        """Start in the queue; the engine sets ``final_at`` and ``retrieval_at``."""
+                 on_done, seq: int, task: str = ''):
+        """Start in the queue; ``task`` is the normalized text every stage reads."""
         self.request = request
+        self.task = task
+        self.facts = None             # the answer policy's view of the task, once computed
         self.state = state
         self.deadline_ms = deadline_ms
         self.stage = QUEUED

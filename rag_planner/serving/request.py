@@ -47,6 +47,7 @@ class PlanOutcome:
     cache_hit: bool = False
     family: str = ''
     chain: bool = False               # the fallback chain answered (not the primary path)
+    missing: str = ''                 # MISSING_ARGUMENT: the missing slot's kind
 
     @property
     def success(self) -> bool:

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import onnxruntime
 
-from rag_planner.retrieval.cache import normalise_task
+from rag_planner.domain.request import task_key
 from rag_planner.training import wording
 
 WORK = Path(os.environ.get('RAG_BENCH_TMP', '/tmp/rag_bench'))
@@ -68,7 +68,7 @@ def unique_tasks(n: int, seed: int, templates=None) -> list:
     for round_no in range(50):
         for ex in tasks(max(1000, n - len(out)) * 12 // 10, seed + 100003 * round_no,
                         templates=templates):
-            key = normalise_task(ex.task)
+            key = task_key(ex.task)
             if key not in seen:
                 seen.add(key)
                 out.append(ex.task)

@@ -1,32 +1,28 @@
 """
-The exact plan a request should get, given the task's example and the robot state.
+The exact answer a request should get, given the task's example and the robot state.
 
-The wording generator's plan is the answer for a healthy robot.  Under low
-battery (safety rule 6) every task except stop and charge becomes the charge
-plan of the default charger (HALT when that charger is blocked), as the rule
-planner does.  When the canonical plan breaks a safety rule in this state
-(a blocked zone on its way) there is no single right answer: any valid plan
-is accepted, and the request does not count for the exact-plan ratio.
+The wording generator's plan is the plan of the task. What the robot must get in
+its state follows DESIGN.md "Answers", as the answer policy of the server decides
+it: the plan, or a refusal with its code and safe action (a blocked location on
+the plan's way, low battery under ``charge_only``, ...).
 """
 
 from typing import Optional, Sequence
 
+from rag_planner.domain.answers import ErrorCode
+from rag_planner.domain.entities import extract_entities
 from rag_planner.domain.plan_grammar import Step
-from rag_planner.domain.robot_state import battery_is_low, blocking_prefix, RobotState
-from rag_planner.domain.safety import charge_plan, SafetyConfig, validate_plan
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import SafetyConfig
+from rag_planner.serving.answers import AnswerPolicy, task_facts
 
-HALT = (Step('HALT'),)
 
-
-def expected_plan(family: str, plan: Sequence[Step], state: RobotState,
-                  cfg: Optional[SafetyConfig] = None) -> Optional[tuple]:
-    """Return the one exact plan expected, or None when several answers are right."""
+def expected_answer(task: str, plan: Sequence[Step], state: RobotState,
+                    cfg: Optional[SafetyConfig] = None) -> tuple:
+    """Return (error code, plan) the robot must get for ``task`` whose plan is ``plan``."""
     cfg = cfg if cfg is not None else SafetyConfig()
-    if battery_is_low(state, cfg.min_battery_pct) and family not in ('stop', 'charge'):
-        if blocking_prefix(cfg.default_charger, state) is not None:
-            return HALT
-        return tuple(charge_plan(cfg.default_charger))
-    plan = tuple(plan)
-    if not validate_plan(list(plan), state, cfg).ok:
-        return None
-    return plan
+    facts = task_facts(task, extract_entities(task), state, cfg)
+    verdict = AnswerPolicy(cfg).judge(tuple(plan), state, facts)
+    if verdict.plan_fault:  # the wording generator's plan itself: a bug of the generator
+        raise ValueError(f'expected plan of {task!r} is not a valid plan: {verdict.message}')
+    return ErrorCode(verdict.error), tuple(verdict.steps)

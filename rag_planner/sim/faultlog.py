@@ -28,7 +28,7 @@ class FaultWindow:
 
 def join_events(records: Sequence[RequestRecord], events: Sequence) -> int:
     """
-    Copy ``cache_hit`` and ``fallback_reason`` from the PlanEvents onto the records.
+    Copy ``cache_hit``, ``fallback`` and ``fallback_reason`` from the PlanEvents onto records.
 
     The server names a service request itself (``srv-N``), which the client
     never sees, so a service answer is matched to its event by robot id and
@@ -51,10 +51,8 @@ def join_events(records: Sequence[RequestRecord], events: Sequence) -> int:
             continue
         matched += 1
         record.cache_hit = bool(msg.cache_hit)
-        if msg.fallback_reason and not record.fallback_reason:
-            record.fallback_reason = msg.fallback_reason
-            record.fallback_kind = 'degraded'
-        record.extra['event_reason'] = msg.fallback_reason
+        record.fallback_code = int(msg.fallback)
+        record.fallback_reason = msg.fallback_reason
     return matched
 
 
@@ -95,6 +93,7 @@ def classify_faults(records: Sequence[RequestRecord], windows: Sequence[FaultWin
         planner_params = params.get(node, {})
         pipeline = effective_pipeline(str(planner_params.get('pipeline', 'auto')),
                                       sources.get(node, set()))
+        record.primary = pipeline
         start = record.sent
         end = start + (record.rtt_ms / 1000.0 if record.answered else 1e9)
         record.fault, record.fault_expect = '', False

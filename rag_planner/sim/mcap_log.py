@@ -29,13 +29,15 @@ SCHEMAS = {
     'rag_planner_interfaces/msg/PlanEvent': {
         'type': 'object', 'title': 'rag_planner_interfaces/msg/PlanEvent',
         'properties': {'timestamp': TIME, 'stamp': TIME, 'request_id': STR,
-                       'robot_id': STR, 'source': STR, 'latency': LATENCY, 'slo_met': BOOL,
-                       'cache_hit': BOOL, 'fallback_reason': STR}},
+                       'robot_id': STR, 'source': STR, 'error_code': NUM, 'fallback': NUM,
+                       'latency': LATENCY, 'slo_met': BOOL, 'cache_hit': BOOL,
+                       'fallback_reason': STR}},
     'rag_planner/bench/Request': {
         'type': 'object', 'title': 'rag_planner/bench/Request',
         'properties': {'timestamp': TIME, 'planner': STR, 'robot_id': STR, 'request_id': STR,
                        'interface': STR, 'family': STR, 'task': STR, 'sim_t': NUM,
                        'rtt_ms': OPT_NUM, 'server_ms': OPT_NUM, 'source': STR,
+                       'error_code': NUM, 'fallback_code': OPT_NUM,
                        'fallback_reason': STR, 'plan': STR, 'expected': STR,
                        'valid': OPT_BOOL, 'exact': OPT_BOOL, 'fault': STR, 'answered': BOOL}},
     'rag_planner/bench/Fault': {

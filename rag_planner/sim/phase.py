@@ -22,7 +22,7 @@ from rag_planner.domain.safety import SafetyConfig, validate_plan
 from rag_planner.ros.conversions import state_to_msg, steps_from_msg
 from rag_planner.sim.faultlog import classify_faults, FaultWindow, join_events
 from rag_planner.sim.fleet_node import FleetNode
-from rag_planner.sim.records import apply_answer_message, RequestRecord
+from rag_planner.sim.records import RequestRecord
 from rag_planner.sim.scenario import FleetScenario
 from rag_planner.sim.timeline import FaultEvent, transitions
 
@@ -49,12 +49,14 @@ class PhaseResult:
     t0_mono: float = 0.0
 
 
-def fill_from_answer(record: RequestRecord, rtt_ms: float, success: bool, plan, slo_met: bool,
-                     latency, message: str) -> tuple:
+def fill_from_answer(record: RequestRecord, rtt_ms: float, answer) -> tuple:
     """Copy an answer (GetPlan response or PlanResult) onto its record; return its steps."""
+    plan, latency = answer.plan, answer.latency
     record.rtt_ms = rtt_ms
     record.answered = True
-    record.success = bool(success)
+    record.success = bool(answer.success)
+    record.error_code = int(answer.error_code)
+    slo_met = answer.slo_met
     record.slo_met = bool(slo_met)
     record.server_ms = float(latency.total_ms)
     record.embed_ms = float(latency.embed_ms)
@@ -64,7 +66,7 @@ def fill_from_answer(record: RequestRecord, rtt_ms: float, success: bool, plan, 
     record.source = plan.source
     record.cache_hit = False
     record.extra['retrieved_ids'] = list(plan.retrieved_ids)
-    apply_answer_message(record, message)
+    record.extra['message'] = answer.message
     steps = steps_from_msg(plan)
     record.plan = format_plan(steps) if steps else ''
     return steps
@@ -103,8 +105,9 @@ class _Phase:
 
     def complete(self, record: RequestRecord, robot, due, steps) -> None:
         record.valid = bool(steps) and validate_plan(list(steps), due.state, self.safety).ok
-        if due.expected is not None:
-            record.exact = tuple(steps) == tuple(due.expected)
+        record.exact = tuple(steps) == tuple(due.expected) and \
+            record.error_code == due.expected_code
+        record.extra['expected_code'] = int(due.expected_code)
         with self.lock:
             self.outstanding.pop(record.request_id, None)
             self.scenario.answered(robot, steps, self.node.sim_now())
@@ -137,8 +140,7 @@ class _Phase:
         if use_topic:
             def on_result(msg: PlanResult) -> None:
                 rtt = (time.monotonic() - sent) * 1000.0
-                steps = fill_from_answer(record, rtt, msg.success, msg.plan, msg.slo_met,
-                                         msg.latency, msg.message)
+                steps = fill_from_answer(record, rtt, msg)
                 self.complete(record, robot, due, steps)
             self.node.send_topic(planner, PlanRequest(request_id=rid, task=due.example.task,
                                                       state=state_msg), on_result)
@@ -152,8 +154,7 @@ class _Phase:
             if fut.cancelled() or fut.exception() is not None:
                 return
             resp = fut.result()
-            steps = fill_from_answer(record, rtt, resp.success, resp.plan, resp.slo_met,
-                                     resp.latency, resp.message)
+            steps = fill_from_answer(record, rtt, resp)
             self.complete(record, robot, due, steps)
         record.extra['future'] = future
         future.add_done_callback(on_response)

@@ -3,51 +3,13 @@
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-# How a fallback reason is classified (substring of PlanEvent.fallback_reason).
-REASON_CLASSES = (
-    ('exact_knn', 'exact k-NN'),
-    ('overload', 'overload'),
-    ('deadline', 'deadline at risk'),
-    ('retrieval_timeout', 'retrieval exceeded'),
-    ('generate_timeout', 'generation exceeded'),
-    ('worker_wait', 'waited too long for a worker'),
-    ('degraded', 'degraded:'),
-    ('unfillable', 'cannot be filled'),
-    ('invalid_plan', 'failed validation'),
-    ('low_confidence', 'confidence'),
-    ('not_understood', 'not understood'),
-    ('rejected', 'rejected'),
-    ('internal', 'internal error'),
-    ('stage_error', 'failed:'),
-    ('pipeline_unavailable', 'unavailable'),
-)
-# Classes a fault (not the task, the robot state or a missing model) causes.
-FAULT_CLASSES = ('exact_knn', 'overload', 'deadline', 'retrieval_timeout', 'generate_timeout',
-                 'worker_wait', 'degraded', 'stage_error', 'internal')
+from rag_planner.domain.answers import ErrorCode, Fallback, Source
 
-
-def apply_answer_message(record: 'RequestRecord', message: str) -> None:
-    """Set the record's fallback reason and kind from an answer's ``message``."""
-    record.extra['message'] = message
-    if message.startswith('fallback:'):
-        record.fallback_reason = message[len('fallback:'):].strip() or 'fallback'
-        record.fallback_kind = 'chain'
-    elif message.startswith('rejected'):
-        record.fallback_reason = message
-        record.fallback_kind = 'chain'
-    elif message:
-        record.fallback_reason = message
-        record.fallback_kind = 'degraded'
-
-
-def reason_class(reason: str) -> str:
-    """Return the class of a fallback reason ('' for no fallback, 'other' if unknown)."""
-    if not reason:
-        return ''
-    for name, needle in REASON_CLASSES:
-        if needle in reason:
-            return name
-    return 'other'
+# Fallback codes that a fault (not the task, the robot state or a missing model) causes.
+FAULT_CODES = (Fallback.STAGE_TIMEOUT, Fallback.STAGE_ERROR, Fallback.OVERLOAD,
+               Fallback.DEGRADED)
+# Sources the fallback chain answers with (besides the rule planner of a pipeline).
+CHAIN_SOURCES = (str(Source.LAST_KNOWN_SAFE), str(Source.SAFE_DEFAULT))
 
 
 @dataclass
@@ -71,12 +33,13 @@ class RequestRecord:
     generate_ms: float = 0.0
     validate_ms: float = 0.0
     source: str = ''
+    primary: str = ''                 # the planner's primary path (generated, retrieved, ...)
     success: bool = False
+    error_code: int = 0               # GetPlan's code of the answer
+    fallback_code: Optional[int] = None   # PlanEvent.fallback (None: no event matched)
     slo_met: bool = False
     cache_hit: bool = False
-    fallback_reason: str = ''         # as PlanEvent.fallback_reason: '' = nothing degraded
-    fallback_kind: str = ''           # chain (fallback chain answered) | degraded (primary
-    #                                   path answered through a degraded stage) | ''
+    fallback_reason: str = ''         # PlanEvent.fallback_reason, for people
     plan: str = ''
     expected: str = ''                # '' when several plans are right
     valid: Optional[bool] = None
@@ -89,23 +52,38 @@ class RequestRecord:
     @property
     def fallback(self) -> bool:
         """Return True when anything degraded: the fallback chain or a stage's own fallback."""
-        return bool(self.fallback_reason)
+        return bool(self.fallback_code)
 
     @property
     def chain(self) -> bool:
-        """Return True when the fallback chain answered (rule, last-known safe, HALT)."""
-        return self.fallback_kind == 'chain'
+        """Return True when the fallback chain answered (rule planner, last-known safe, HALT)."""
+        if not self.fallback:
+            return False
+        return self.source in CHAIN_SOURCES or (
+            self.source == str(Source.RULE_BASED) and self.primary != str(Source.RULE_BASED))
+
+    @property
+    def refused(self) -> bool:
+        """Return True when the answer carries an error code (a refusal or a rejection)."""
+        return self.error_code != ErrorCode.NONE
 
     @property
     def fault_handled(self) -> bool:
-        """Return True when the answer names a fault-like reason (timeout, stage error...)."""
-        cls = self.reason_class
-        return cls in FAULT_CLASSES or (cls == 'invalid_plan' and 'garbage' in self.fault)
+        """Return True when the answer names a fault-like fallback (timeout, stage error...)."""
+        return self.fallback_code in FAULT_CODES or (
+            self.fallback_code == Fallback.INVALID_PLAN and 'garbage' in self.fault)
 
     @property
     def reason_class(self) -> str:
-        """Class of the fallback reason."""
-        return reason_class(self.fallback_reason)
+        """Return the name of the fallback code ('' for none, 'unknown' without an event)."""
+        if self.fallback_code is None:
+            return 'unknown'
+        return Fallback(self.fallback_code).name.lower() if self.fallback_code else ''
+
+    @property
+    def error_name(self) -> str:
+        """Return the name of the answer's error code."""
+        return ErrorCode(self.error_code).name
 
     def to_dict(self) -> dict:
         """Plain dict (JSON friendly)."""

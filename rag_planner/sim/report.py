@@ -70,6 +70,7 @@ def event_to_dict(msg) -> dict:
     lat = msg.latency
     return {'stamp': {'sec': int(msg.stamp.sec), 'nsec': int(msg.stamp.nanosec)},
             'request_id': msg.request_id, 'robot_id': msg.robot_id, 'source': msg.source,
+            'error_code': int(msg.error_code), 'fallback': int(msg.fallback),
             'latency': {'embed_ms': lat.embed_ms, 'retrieve_ms': lat.retrieve_ms,
                         'generate_ms': lat.generate_ms, 'validate_ms': lat.validate_ms,
                         'total_ms': lat.total_ms},
@@ -80,7 +81,8 @@ def event_to_dict(msg) -> dict:
 def record_to_mcap(record) -> dict:
     """Return the MCAP body of a request record."""
     keys = ('planner', 'robot_id', 'request_id', 'interface', 'family', 'task', 'sim_t',
-            'rtt_ms', 'server_ms', 'source', 'fallback_reason', 'plan', 'expected', 'valid',
+            'rtt_ms', 'server_ms', 'source', 'error_code', 'fallback_code', 'fallback_reason',
+            'plan', 'expected', 'valid',
             'exact', 'fault', 'answered')
     return {k: getattr(record, k) for k in keys}
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import random
 from typing import Optional, Sequence
 
+from rag_planner.domain.answers import ErrorCode
 from rag_planner.domain.plan_grammar import format_plan
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import SafetyConfig
 from rag_planner.sim.arrivals import fleet_arrivals, TaskFeed
-from rag_planner.sim.expected import expected_plan
+from rag_planner.sim.expected import expected_answer
 from rag_planner.sim.world import (
     apply_plan, BlockedZones, idle, make_robots, RobotSim, WorldConfig)
 from rag_planner.training.wording import Example
@@ -45,12 +46,13 @@ class DueRequest:
     robot: RobotSim
     state: RobotState
     example: Example
-    expected: Optional[tuple]
+    expected: tuple                   # the plan the robot must get
+    expected_code: ErrorCode = ErrorCode.NONE
 
     @property
     def expected_text(self) -> str:
-        """Return the expected plan as text ('' when several plans are right)."""
-        return format_plan(self.expected) if self.expected is not None else ''
+        """Return the expected plan as text."""
+        return format_plan(self.expected)
 
 
 class FleetScenario:
@@ -101,8 +103,9 @@ class FleetScenario:
                 self._remember(example)
             else:
                 state = RobotState(robot_id=robot.robot_id, location=robot.location)
-            expected = expected_plan(example.family, example.plan, state, self.safety)
-            out.append(DueRequest(self._next, arrival.t, robot, state, example, expected))
+            code, expected = expected_answer(example.task, example.plan, state, self.safety)
+            out.append(DueRequest(self._next, arrival.t, robot, state, example, expected,
+                                  code))
             self._next += 1
         return out
 

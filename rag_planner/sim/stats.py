@@ -110,8 +110,11 @@ def summarize(records: Sequence[RequestRecord], wall_s: float, deadline_ms: floa
     out['server_misses_beyond_grace'] = sum(
         1 for r in done if math.isfinite(r.server_ms) and r.server_ms > deadline_ms + grace_ms)
     out['grace_ms'] = grace_ms
-    out['fallback_ratio'] = _ratio(sum(1 for r in done if r.fallback), len(done))
-    out['chain_ratio'] = _ratio(sum(1 for r in done if r.chain), len(done))
+    known = [r for r in done if r.fallback_code is not None]  # matched to their PlanEvent
+    out['fallback_ratio'] = _ratio(sum(1 for r in known if r.fallback), len(known))
+    out['chain_ratio'] = _ratio(sum(1 for r in known if r.chain), len(known))
+    out['refusal_ratio'] = _ratio(sum(1 for r in done if r.refused), len(done))
+    out['refusals'] = dict(Counter(r.error_name for r in done if r.refused))
     out['fault_fallback_ratio'] = _ratio(sum(1 for r in done if r.fault_handled), len(done))
     out['cache_hit_ratio'] = _ratio(sum(1 for r in done if r.cache_hit), len(done))
     out['server'] = percentiles([r.server_ms for r in done])

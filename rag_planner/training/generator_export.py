@@ -22,7 +22,8 @@ from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import SafetyConfig
 from rag_planner.generation.augment import Budget, build_inputs, ENCODER_INPUTS
 from rag_planner.generation.runtime import FORMAT, Generator, MANIFEST
-from rag_planner.generation.vocab import Vocab
+from rag_planner.domain.plan_grammar import Step
+from rag_planner.generation.vocab import REFUSAL_LABELS, REFUSAL_TOKENS, REFUSE, Vocab
 from rag_planner.serving.latency_stats import percentiles
 from rag_planner.training.generator_model import ENC_KEYS, EncoderExport, StepExport
 
@@ -103,8 +104,10 @@ def onnx_agreement(model_dir: str, samples: Sequence[Any], encs: Sequence[Any],
         g = gen.generate(s.task, state, e, s.retrieved, max_new_tokens=64,
                          cfg=SafetyConfig(default_charger=s.default_charger),
                          hint=s.hint or None)
-        same.append(g.steps == tuple(tp))
-        exact.append(g.steps == tuple(s.plan))
+        out = g.steps if not g.refusal else \
+            (Step(REFUSE, (REFUSAL_TOKENS[REFUSAL_LABELS.index(g.refusal)],)),)
+        same.append(out == tuple(tp))
+        exact.append(out == tuple(s.plan))
         ms.append(g.generate_ms)
     return {'onnx_torch_agreement': float(np.mean(same)) if same else 1.0,
             'heldout_exact_onnx': float(np.mean(exact)) if exact else 0.0,

@@ -26,8 +26,8 @@ from pathlib import Path
 import sys
 from typing import Optional
 
+from rag_planner.domain.request import task_key
 from rag_planner.domain.task_families import FAMILIES
-from rag_planner.retrieval.cache import normalise_task
 from rag_planner.retrieval.plan_library import check_entry, LibraryError, make_entry, write_library
 from rag_planner.training import wording
 
@@ -52,7 +52,7 @@ def make_entries(n: int, seed: int = 7, templates: str = 'train', split_seed: in
                                               templates=fam_templates)
             attempt += 1
             for ex in batch:
-                key = normalise_task(ex.task)
+                key = task_key(ex.task)
                 if key in seen or got >= per_family:
                     continue
                 seen.add(key)

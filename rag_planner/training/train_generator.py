@@ -7,7 +7,7 @@ Needs the optional ``train`` extra (torch, onnx).  The shipped model in
     OMP_NUM_THREADS=2 train_generator --out models/generator
 
 ``--tiny`` trains a toy configuration in seconds (the CI test uses it).
-Any field of :class:`rag_planner.training.generator_train.TrainConfig` can be set with
+Any field of :class:`rag_planner.training.generator_config.TrainConfig` can be set with
 ``--set key=value`` (JSON values), e.g. ``--set epochs=4 --set d=128``.
 """
 

@@ -1,0 +1,33 @@
+"""
+The English words the planner reads: the embedder's own WordPiece vocabulary.
+
+A word of a task that is neither in the MiniLM tokenizer's whole-word vocabulary
+(about 22,000 lower-case English words) nor in the warehouse words of
+:data:`rag_planner.domain.request.DOMAIN_WORDS` is one the planner was never built
+to read.  :func:`rag_planner.domain.request.foreign_language` uses the set to tell
+a task in another language ("Zabierz TOTE-55 z DOCK-2 do PACK-6.") from an English
+one, without a word list per language.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from rag_planner.domain.request import DOMAIN_WORDS
+from rag_planner.retrieval.embedder import extract_tokenizer, ModelLoadError
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset:
+    """Return the lexicon; raise ModelLoadError when the tokenizer cannot be read."""
+    path = extract_tokenizer()
+    try:
+        vocab = json.loads(path.read_text(encoding='utf-8'))['model']['vocab']
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f'cannot read the vocabulary of {path}: {exc}') from exc
+    words = {w for w in vocab if w.isascii() and w.isalpha() and not w.startswith('##')}
+    return frozenset(words | DOMAIN_WORDS)
+
+
+__all__ = ['english_words']

@@ -1,0 +1,184 @@
+"""
+The templates of the evaluation sets, and the split each one is in.
+
+In-scope wordings (:mod:`rag_planner.training.wording`) train on ``split_templates(0)``'s
+training templates, its held-out ones are halved into dev and test (:func:`wording_split`);
+the negative templates (``data/negative_templates.yaml``) carry their split.  The blind
+split ``final`` (``data/final_templates.yaml``: written once, never used for tuning nor
+training; report only) has wording and negative templates of its own, ids prefixed
+``final:``.  Its wordings are kept apart from ``wording.TEMPLATES`` (which the generator
+trains on and ``split_templates`` splits) and rendered by the same renderer
+(:func:`generate_examples`).  :mod:`rag_planner.training.eval_sets` builds the cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import functools
+from pathlib import Path
+import random
+import re
+from typing import Iterable, Optional
+
+import yaml
+
+from rag_planner.domain.safety import SafetyConfig
+from rag_planner.domain.task_families import build_plan, FAMILIES
+from rag_planner.training import wording
+
+
+@dataclass(frozen=True)
+class NegativeTemplate:
+    """A template of ``negative_templates.yaml``: id ``<kind>/<NN>``, its kind and split."""
+
+    id: str
+    kind: str
+    text: str
+    split: str
+    family: str = ''
+    slot: str = ''
+
+
+SPLITS = ('train', 'dev', 'test')  # the splits of the templates one may tune on
+FINAL = 'final'                    # the blind split: report only
+FINAL_PREFIX = 'final:'            # of every template id of the final split
+NEGATIVE_FILE = Path(__file__).with_name('data') / 'negative_templates.yaml'
+FINAL_FILE = Path(__file__).with_name('data') / 'final_templates.yaml'
+REQUIRED_SLOTS: dict = {
+    'pick': ('sku', 'quantity', 'source', 'destination'),
+    'replenish': ('sku', 'quantity', 'source', 'destination'),
+    'putaway': ('tote', 'source', 'destination'), 'transfer': ('tote', 'source', 'destination'),
+    'count': ('sku', 'bin'), 'charge': (), 'park': ('staging',), 'spill': ('location', 'staging'),
+    'blocked': ('location', 'staging'), 'misscan': ('bin', 'exception'), 'stop': ()}
+"""family -> the required arguments a task of it can lack (task_families.SLOTS names)."""
+EXTRA_SLOTS: dict = {
+    'city': lambda rng: rng.choice(('Berlin', 'Madrid', 'Paris', 'Tokyo', 'Chicago', 'Oslo')),
+    'name': lambda rng: rng.choice(('Anna', 'Marco', 'Priya', 'Tom', 'Lena', 'Kenji', 'Olga')),
+    'big_qty': lambda rng: str(rng.randint(1000, 50000))}
+"""Slots of the negative templates that are not task arguments: slot -> filler(rng)."""
+TASK_SLOTS = ('qty', 'sku', 'bin', 'dst', 'src', 'tote', 'charger', 'staging', 'exc', 'secs')
+KNOWN_SLOTS = frozenset(TASK_SLOTS) | frozenset(EXTRA_SLOTS) | {'task'}
+
+
+def _load_negatives(doc: dict, name: str, prefix: str = '', split: str = '') -> dict:
+    """
+    Read negative templates: kind -> tuple of :class:`NegativeTemplate`.
+
+    Every template carries its split, or all are of ``split`` (then ids start ``prefix``).
+    """
+    groups = [(f'out_of_scope/{k}', v, '', '') for k, v in doc['out_of_scope'].items()]
+    groups += [(f'missing_argument/{fam}/{slot}', v, fam, slot)
+               for fam, slots in doc['missing_argument'].items() for slot, v in slots.items()]
+    groups.append(('override', doc['override'], '', ''))
+    out = {}
+    for kind, items, fam, slot in groups:
+        ts = tuple(NegativeTemplate(f'{prefix}{kind}/{i:02d}', kind, item['text'],
+                                    split or item['split'], fam, slot)
+                   for i, item in enumerate(items))
+        for t in ts:
+            bad = set(re.findall(r'{(\w+)}', t.text)) - KNOWN_SLOTS
+            if t.split not in ((split,) if split else SPLITS) or bad \
+                    or (fam and slot not in REQUIRED_SLOTS.get(fam, ())):
+                raise ValueError(f'{name}: template {t.id} has a bad split, slot or kind')
+        out[kind] = ts
+    return out
+
+
+def _load_final_wording(doc: dict, name: str) -> dict:
+    """Read the final wording templates: family -> tuple of ``wording.Template``."""
+    out = {}
+    for fam in FAMILIES:
+        ts = []
+        for i, item in enumerate(doc[fam]):
+            text, hard = (item['text'], bool(item.get('hard'))) if isinstance(item, dict) \
+                else (item, False)
+            t = wording.Template(f'{FINAL_PREFIX}{fam}/{i:02d}', fam, text, hard)
+            if set(re.findall(r'{(\w+)}', text)) - set(TASK_SLOTS):
+                raise ValueError(f'{name}: template {t.id} has an unknown slot')
+            ts.append(t)
+        out[fam] = tuple(ts)
+    return out
+
+
+_DOC = yaml.safe_load(NEGATIVE_FILE.read_text(encoding='utf-8'))
+NEGATIVE_TEMPLATES: dict = _load_negatives(_DOC, NEGATIVE_FILE.name)
+"""kind ('out_of_scope/question', 'missing_argument/pick/sku', 'override') -> templates."""
+NEGATIVE_BY_ID: dict = {t.id: t for ts in NEGATIVE_TEMPLATES.values() for t in ts}
+ZERO_WIDTH = tuple(_DOC['characters']['zero_width'])
+LOOKALIKES: dict = _DOC['characters']['lookalikes']  # ASCII character of an id -> look-alikes
+DECIMALS = tuple(_DOC['characters']['decimals'])
+_FINAL_DOC = yaml.safe_load(FINAL_FILE.read_text(encoding='utf-8'))
+FINAL_TEMPLATES: dict = _load_final_wording(_FINAL_DOC['wording'], FINAL_FILE.name)
+"""family -> the final split's wording templates (ids ``final:<family>/NN``)."""
+FINAL_TEMPLATE_BY_ID: dict = {t.id: t for ts in FINAL_TEMPLATES.values() for t in ts}
+FINAL_NEGATIVES: dict = _load_negatives(_FINAL_DOC['negative'], FINAL_FILE.name,
+                                        FINAL_PREFIX, FINAL)
+"""kind -> the final split's negative templates (ids ``final:<kind>/NN``)."""
+FINAL_NEGATIVE_BY_ID: dict = {t.id: t for ts in FINAL_NEGATIVES.values() for t in ts}
+TEMPLATE_BY_ID: dict = {**wording.TEMPLATE_BY_ID, **FINAL_TEMPLATE_BY_ID}
+"""Every wording template (of any split) by id."""
+
+
+@functools.lru_cache(maxsize=None)
+def wording_split(split: str) -> tuple[str, ...]:
+    """
+    Return the wording template ids of ``split``.
+
+    ``train``: the templates the generator trains on (``split_templates(0)``);
+    ``dev`` / ``test``: the held-out templates of every family, shuffled by a
+    seed named after the family and halved; ``final``: the final wording templates.
+    """
+    if split == FINAL:
+        return tuple(sorted(FINAL_TEMPLATE_BY_ID))
+    if split not in SPLITS:
+        raise ValueError(f'unknown split {split!r} (known: {", ".join(SPLITS + (FINAL,))})')
+    train, held = wording.split_templates(0)
+    if split == 'train':
+        return train
+    halves: dict = {'dev': [], 'test': []}
+    for j, fam in enumerate(FAMILIES):
+        ids = sorted(i for i in held if wording.TEMPLATE_BY_ID[i].family == fam)
+        random.Random(f'in_scope/{fam}').shuffle(ids)
+        k = (len(ids) + (j % 2 == 0)) // 2  # an odd one goes to dev and test by turns
+        halves['dev'] += ids[:k]
+        halves['test'] += ids[k:]
+    return tuple(sorted(halves[split]))
+
+
+def negatives_of(kind: str, split: str) -> tuple:
+    """Return the negative templates of ``kind`` in ``split`` (``final``: its own file)."""
+    pool = FINAL_NEGATIVES if split == FINAL else NEGATIVE_TEMPLATES
+    return tuple(t for t in pool[kind] if t.split == split)
+
+
+def generate_examples(n: int, seed: int, split: str, families: Optional[Iterable[str]] = None,
+                      noise: bool = True, cfg: Optional[SafetyConfig] = None
+                      ) -> list[wording.Example]:
+    """
+    Generate ``n`` examples of the wording templates of ``split``, deterministic in ``seed``.
+
+    The tuning splits: :func:`rag_planner.training.wording.generate_examples`.  ``final``:
+    the same draw on the final templates (a family uniformly among ``families``, a
+    template uniformly within it, slot values, rendering, the canonical plan of the chosen
+    entities).
+    """
+    if split != FINAL:
+        return wording.generate_examples(n, seed, families=families,
+                                         templates=wording_split(split), noise=noise, cfg=cfg)
+    cfg = cfg if cfg is not None else SafetyConfig()
+    fams = tuple(families) if families is not None else FAMILIES
+    if set(fams) - set(FAMILIES):
+        raise ValueError(f'unknown families: {sorted(set(fams) - set(FAMILIES))}')
+    pool = {f: FINAL_TEMPLATES[f] for f in FAMILIES if f in fams and FINAL_TEMPLATES[f]}
+    if not pool:
+        raise ValueError('no templates selected')
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        fam = rng.choice(tuple(pool))
+        t = rng.choice(pool[fam])
+        vals, ents = wording._fill(t, rng)
+        task = wording.render(t, vals, rng, noise=noise)
+        plan = tuple(build_plan(fam, ents, None, cfg))
+        out.append(wording.Example(fam, t.id, task, plan, ents))
+    return out

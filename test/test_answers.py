@@ -1,0 +1,106 @@
+"""The answer policy: from a plan of the task to what the robot gets (DESIGN.md "Answers")."""
+
+import pytest
+
+from rag_planner.domain.answers import ErrorCode
+from rag_planner.domain.entities import extract_entities
+from rag_planner.domain.plan_grammar import format_plan, parse_plan
+from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import SafetyConfig, validate_plan
+from rag_planner.errors import MissingArgument, NotUnderstood
+from rag_planner.serving.answers import AnswerPolicy, task_facts
+
+PICK_TASK = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4.'
+PICK = ('NAVIGATE A12-03; SCAN A12-03; PICK SKU-48213 3; NAVIGATE PACK-4; PLACE PACK-4; '
+        'REPORT DONE SKU-48213')
+CHARGE1 = 'NAVIGATE CHARGER-1; CHARGE CHARGER-1'
+HEALTHY = RobotState('r1', 'DOCK-1', 80.0)
+LOW = RobotState('r1', 'DOCK-1', 7.0)
+
+
+def judge(plan, state, task=PICK_TASK, cover=True, **cfg):
+    safety = SafetyConfig(**cfg)
+    facts = task_facts(task, extract_entities(task), state, safety)
+    return AnswerPolicy(safety).judge(parse_plan(plan), state, facts, cover)
+
+
+def test_a_valid_plan_of_the_task_is_the_answer():
+    v = judge(PICK, HEALTHY)
+    assert v.error == ErrorCode.NONE and format_plan(v.steps) == PICK and not v.plan_fault
+
+
+@pytest.mark.parametrize('state,rule,subject', [
+    (RobotState('r1', 'DOCK-1', 80.0, blocked=('A12',)), 5, 'A12-03'),
+    (RobotState('r1', 'DOCK-1', 80.0, blocked=('PACK-4',)), 5, 'PACK-4'),
+])
+def test_a_plan_only_the_state_breaks_is_an_unsafe_task(state, rule, subject):
+    v = judge(PICK, state)
+    assert v.error == ErrorCode.UNSAFE_TASK and format_plan(v.steps) == 'HALT'
+    assert f'rule {rule}' in v.message and subject in v.message and not v.plan_fault
+
+
+def test_a_quantity_over_the_limit_is_an_unsafe_task():
+    task = PICK_TASK.replace('3 units', '500 units')
+    v = judge(PICK.replace('SKU-48213 3', 'SKU-48213 500'), HEALTHY, task)
+    assert v.error == ErrorCode.UNSAFE_TASK and 'rule 2' in v.message
+    assert 'max_pick_qty' in v.message
+
+
+def test_a_broken_or_made_up_plan_is_a_planner_fault_not_an_answer():
+    assert judge('NAVIGATE A12-03; PICK SKU-48213 3', HEALTHY).plan_fault      # rule 2 order
+    assert judge(PICK.replace('PACK-4', 'PACK-5'), HEALTHY).plan_fault         # rule 7
+    count = 'NAVIGATE A12-03; SCAN A12-03; SCAN SKU-48213; REPORT COUNT SKU-48213'
+    left_out = judge(count, HEALTHY)                                           # not the task
+    assert left_out.plan_fault and 'PACK-4' in left_out.message
+    assert not judge(count, HEALTHY, cover=False).plan_fault
+
+
+def test_low_battery_charge_only_refuses_with_the_charge_plan():
+    v = judge(PICK, LOW)
+    assert v.error == ErrorCode.UNSAFE_TASK and format_plan(v.steps) == CHARGE1
+    assert 'rule 6' in v.message and 'charge_only' in v.message
+
+
+def test_low_battery_charge_first_charges_then_does_the_task():
+    v = judge(PICK, LOW, low_battery_policy='charge_first')
+    assert v.error == ErrorCode.NONE and format_plan(v.steps) == f'{CHARGE1}; {PICK}'
+    assert validate_plan(list(v.steps), LOW).ok and 'CHARGER-1 first' in v.message
+
+
+def test_charge_first_past_max_steps_is_too_long():
+    v = judge(PICK, LOW, low_battery_policy='charge_first', max_steps=7)
+    assert v.error == ErrorCode.TOO_LONG and format_plan(v.steps) == CHARGE1
+
+
+def test_low_battery_keeps_plans_that_are_valid_anyway():
+    assert judge('HALT', LOW, 'Stop now.').error == ErrorCode.NONE
+    v = judge('NAVIGATE CHARGER-3; CHARGE CHARGER-3', LOW, 'Go charge at CHARGER-3.')
+    assert v.error == ErrorCode.NONE and format_plan(v.steps).startswith('NAVIGATE CHARGER-3')
+
+
+def test_the_safe_action_is_halt_or_the_charge_plan():
+    policy = AnswerPolicy(SafetyConfig())
+    assert format_plan(policy.safe_action(HEALTHY)) == 'HALT'
+    assert format_plan(policy.safe_action(LOW)) == CHARGE1
+    charger_blocked = RobotState('r1', 'DOCK-1', 7.0, blocked=('CHARGER-1',))
+    assert format_plan(policy.safe_action(charger_blocked)) == 'HALT'
+    refused = policy.refuse(MissingArgument('pick: no source', 'source'), LOW)
+    assert refused.error == ErrorCode.MISSING_ARGUMENT and format_plan(refused.steps) == CHARGE1
+    assert 'missing source' in refused.message
+    assert policy.refuse(NotUnderstood('?'), HEALTHY).error == ErrorCode.NOT_UNDERSTOOD
+
+
+def test_a_task_in_a_language_the_lexicon_does_not_hold_is_not_english():
+    from rag_planner.domain.request import foreign_language, UNKNOWN_LANGUAGE
+    from rag_planner.retrieval.lexicon import english_words
+    lex = english_words()
+    assert foreign_language('Hämta TOTE-55 från DOCK-2 till PACK-6.', lex) == UNKNOWN_LANGUAGE
+    assert foreign_language('Przynieś TOTE-55 z DOCK-2 do PACK-6.', lex) == UNKNOWN_LANGUAGE
+    # English with jargon, abbreviations and one typo stays English
+    for task in ('Pls restock B02-05 w/ 12 x SKU-10077 from B30-11 asap, thx',
+                 'Misscan at F20-01: rescan, then escalate to EXCEPTION-1',
+                 'Bring TOTE-55 frm PACK-1 to PACK-6.', 'TOTE-55 PACK-1 -> PACK-6',
+                 'WMS pick req: SKU-10077 x3, src B30-11, dest PACK 2',
+                 'RESTK SKU-10077 QTY 12 FROM B30-11 TO B02-05'):
+        assert foreign_language(task, lex) == '', task
+    assert foreign_language('Przynieś TOTE-55 z DOCK-2 do PACK-6.') == ''  # no lexicon
