@@ -82,6 +82,9 @@ class TaskRefused(PlannerError, ValueError):
 
     fallback = Fallback.NONE
     code = ErrorCode.NOT_UNDERSTOOD
+    part = 0  # the part of a composite task it is about (1-based; 0 = the whole task)
+    part_text = ''  # that part's text
+    family = ''  # the task family it was read as, when one was (MissingArgument)
 
 
 class NotUnderstood(TaskRefused):

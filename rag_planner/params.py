@@ -79,10 +79,13 @@ PLANNER_PARAMS: tuple = (
     ParamSpec('safety.min_battery_pct', 15.0, 'Below this battery only charging or HALT.',
               *LIMITS['min_battery_pct']),
     ParamSpec('safety.default_charger', 'CHARGER-1', 'Charger of the low-battery plan.'),
-    ParamSpec('safety.low_battery_policy', 'charge_only', 'Below min_battery_pct: '
-              'charge_first (charge at default_charger, then the task, as one plan) or '
-              'charge_only (UNSAFE_TASK with the charge plan as the safe action).',
+    ParamSpec('safety.low_battery_policy', 'charge_first', 'Below min_battery_pct: '
+              'charge_first (charge at default_charger, then the task, as one plan; '
+              'UNSAFE_TASK when that does not fit in max_steps) or charge_only '
+              '(UNSAFE_TASK with the charge plan as the safe action).',
               choices=LOW_BATTERY_POLICIES),
+    ParamSpec('max_subtasks', 3, 'Most parts of a composite task ("A, then B"); more: '
+              'TOO_LONG.', *LIMITS['max_subtasks']),
     ParamSpec('fault.stage', '', 'Fault injection (tests, demos): embed | retrieve | generate; '
               'empty = off.', choices=('', 'embed', 'retrieve', 'generate')),
     ParamSpec('fault.mode', 'delay', 'Injected fault: delay | hang | error | garbage.',
@@ -150,4 +153,6 @@ class PlannerConfig:
 
     def safety_dict(self) -> dict:
         """Return the safety.* parameters as SafetyConfig keyword arguments."""
-        return {k.split('.', 1)[1]: v for k, v in self.values.items() if k.startswith('safety.')}
+        out = {k.split('.', 1)[1]: v for k, v in self.values.items() if k.startswith('safety.')}
+        out['max_subtasks'] = self.values['max_subtasks']  # a limit of plans, like max_steps
+        return out

@@ -56,7 +56,7 @@ def test_a_broken_or_made_up_plan_is_a_planner_fault_not_an_answer():
 
 
 def test_low_battery_charge_only_refuses_with_the_charge_plan():
-    v = judge(PICK, LOW)
+    v = judge(PICK, LOW, low_battery_policy='charge_only')
     assert v.error == ErrorCode.UNSAFE_TASK and format_plan(v.steps) == CHARGE1
     assert 'rule 6' in v.message and 'charge_only' in v.message
 
@@ -67,9 +67,10 @@ def test_low_battery_charge_first_charges_then_does_the_task():
     assert validate_plan(list(v.steps), LOW).ok and 'CHARGER-1 first' in v.message
 
 
-def test_charge_first_past_max_steps_is_too_long():
+def test_charge_first_past_max_steps_is_unsafe_with_the_charge_plan():
     v = judge(PICK, LOW, low_battery_policy='charge_first', max_steps=7)
-    assert v.error == ErrorCode.TOO_LONG and format_plan(v.steps) == CHARGE1
+    assert v.error == ErrorCode.UNSAFE_TASK and format_plan(v.steps) == CHARGE1
+    assert 'rule 6' in v.message and 'max_steps 7' in v.message
 
 
 def test_low_battery_keeps_plans_that_are_valid_anyway():

@@ -19,12 +19,13 @@ from rag_planner.domain.robot_state import blocking_prefix
 from rag_planner.domain.safety import charge_plan, SAFE_PLAN, SafetyConfig, validate_plan
 from rag_planner.domain.task_families import build_plan, EXAMPLES, FAMILIES, SLOTS
 from rag_planner.training import wording
+from rag_planner.training.composites import CONNECTORS_2, CONNECTORS_3
 from rag_planner.training.eval_sets import (
     all_cases, EvalCase, HEALTHY, make_cases, negative_cases, negative_examples,
     NEGATIVE_BY_ID, NEGATIVE_TEMPLATES, SPLITS, SUBSETS, wording_split)
 from rag_planner.training.eval_templates import (
-    FINAL, FINAL_NEGATIVE_BY_ID, FINAL_NEGATIVES, FINAL_PREFIX, FINAL_TEMPLATE_BY_ID,
-    FINAL_TEMPLATES, generate_examples, TEMPLATE_BY_ID)
+    BLIND, BLIND_SPLITS, connectors_of, FINAL, FINAL2, FINAL_NEGATIVE_BY_ID, FINAL_NEGATIVES,
+    FINAL_PREFIX, FINAL_TEMPLATE_BY_ID, FINAL_TEMPLATES, generate_examples, TEMPLATE_BY_ID)
 
 N = 60
 CFG = SafetyConfig()
@@ -46,7 +47,7 @@ ZW = '\u200b\u200c\u200d\u2060\ufeff'
 # look-alike -> the ASCII characters it can imitate (kept apart from the module's table)
 FOLD = dict(zip('АВСЕНКМОРТХаеорсуΑΒΕΖΗΙΚΜΝΟΡΤΧЗб', 'ABCEHKMOPTXaeopcyABEZHIKMNOPTX36'))
 FOLD.update({'О': 'O0', 'Ο': 'O0'})
-ALL_SPLITS = SPLITS + (FINAL,)
+ALL_SPLITS = SPLITS + BLIND_SPLITS
 # the slots a wording template of a family fills (and the ones it may fill)
 WORDING_SLOTS = {
     'pick': {'qty', 'sku', 'bin', 'dst'}, 'replenish': {'qty', 'sku', 'src', 'dst'},
@@ -68,8 +69,11 @@ def _split_of(template_id: str) -> str:
     """Return the one split a (wording or negative) template id belongs to."""
     if template_id in NEGATIVE_BY_ID:
         return NEGATIVE_BY_ID[template_id].split
-    if template_id in FINAL_NEGATIVE_BY_ID:
-        return FINAL_NEGATIVE_BY_ID[template_id].split
+    for blind in BLIND.values():
+        for ts in blind.negatives.values():
+            for t in ts:
+                if t.id == template_id:
+                    return t.split
     found = [s for s in ALL_SPLITS if template_id in wording_split(s)]
     assert len(found) == 1, (template_id, found)
     return found[0]
@@ -159,7 +163,8 @@ def test_final_ids_and_texts_are_apart_from_the_other_splits():
     assert all(i.startswith(FINAL_PREFIX) for i in final)
     tuning = set(wording.TEMPLATE_BY_ID) | set(NEGATIVE_BY_ID)
     assert not any(i.startswith(FINAL_PREFIX) for i in tuning) and not final & tuning
-    assert TEMPLATE_BY_ID == {**wording.TEMPLATE_BY_ID, **FINAL_TEMPLATE_BY_ID}
+    final2 = {t.id: t for ts in BLIND[FINAL2].templates.values() for t in ts}
+    assert TEMPLATE_BY_ID == {**wording.TEMPLATE_BY_ID, **FINAL_TEMPLATE_BY_ID, **final2}
     # the other splits are what they were: of the same templates, none of them final
     train, held = wording.split_templates(0)
     assert set(train) | set(held) == set(wording.TEMPLATE_BY_ID)
@@ -274,7 +279,11 @@ def test_expected_answers(cases):
             'decimal_quantity': {ErrorCode.MISSING_ARGUMENT},
             'unsafe_blocked': {ErrorCode.UNSAFE_TASK}, 'unsafe_quantity': {ErrorCode.UNSAFE_TASK},
             'override': {ErrorCode.UNSAFE_TASK},
-            'low_battery': {ErrorCode.NONE, ErrorCode.UNSAFE_TASK}}
+            'low_battery': {ErrorCode.NONE},  # charge_first: charge, then the task
+            'composite': {ErrorCode.NONE, ErrorCode.TOO_LONG},
+            'composite_low_battery': {ErrorCode.NONE, ErrorCode.TOO_LONG, ErrorCode.UNSAFE_TASK},
+            'composite_missing': {ErrorCode.MISSING_ARGUMENT},
+            'composite_out_of_scope': {ErrorCode.NOT_UNDERSTOOD}}
     assert set(want) == set(SUBSETS)
     for split in ALL_SPLITS:
         for name, cs in cases[split].items():
@@ -283,12 +292,12 @@ def test_expected_answers(cases):
                 res = validate_plan(list(c.plan), c.state, CFG)
                 assert res.ok, (c, res.violations)
                 if c.code == ErrorCode.NONE:
-                    assert c.plan and c.family in FAMILIES
+                    assert c.plan and c.family in FAMILIES + ('composite',)
                 else:
                     assert c.plan in (SAFE_PLAN, CHARGE), c
                     assert c.plan == (CHARGE if c.state.battery_pct < 15 else SAFE_PLAN)
                 if c.code == ErrorCode.MISSING_ARGUMENT:
-                    assert c.slot in SLOTS and c.family in REQUIRED
+                    assert c.slot in SLOTS and c.family in tuple(REQUIRED) + ('composite',)
                 if c.code == ErrorCode.UNSAFE_TASK:
                     assert c.rule in (2, 5, 6) and c.task_plan
                     assert c.rule in validate_plan(list(c.task_plan), c.state, CFG).rules
@@ -345,9 +354,9 @@ def test_unsafe_quantity_breaks_rule_2(cases):
     assert make_cases('unsafe_quantity', 10, seed=2, cfg=SafetyConfig(max_pick_qty=999)) == []
 
 
-def test_low_battery_charge_only(cases):
-    for c in cases['dev']['low_battery'] + cases['test']['low_battery'] + \
-            cases[FINAL]['low_battery']:
+def test_low_battery_charge_only():
+    for c in make_cases('low_battery', N, 7, 'dev', low_battery_policy='charge_only') + \
+            make_cases('low_battery', N, 7, FINAL, low_battery_policy='charge_only'):
         assert 3 <= c.state.battery_pct < CFG.min_battery_pct
         if c.family == 'stop':
             assert (c.code, c.plan) == (ErrorCode.NONE, SAFE_PLAN)
@@ -367,8 +376,8 @@ def test_low_battery_charge_first():
     short = SafetyConfig(max_steps=8)  # pick fits (2 + 6), replenish does not (2 + 7)
     cs = make_cases('low_battery', 80, seed=5, cfg=short, low_battery_policy='charge_first')
     for c in cs:
-        if c.family == 'replenish':
-            assert (c.code, c.plan) == (ErrorCode.TOO_LONG, CHARGE)
+        if c.family == 'replenish':  # charging first does not fit: unsafe, charge instead
+            assert (c.code, c.rule, c.plan) == (ErrorCode.UNSAFE_TASK, 6, CHARGE)
         elif c.family == 'pick':
             assert c.code == ErrorCode.NONE and len(c.plan) == 8
     assert {c.family for c in cs} >= {'pick', 'replenish'}
@@ -377,8 +386,9 @@ def test_low_battery_charge_first():
 def test_override_wraps_unsafe_tasks(cases):
     for split in ALL_SPLITS:
         rules = set()
-        negatives = FINAL_NEGATIVE_BY_ID if split == FINAL else NEGATIVE_BY_ID
-        for c in cases[split]['override']:
+        negatives = {t.id: t for ts in BLIND[split].negatives.values() for t in ts} \
+            if split in BLIND else NEGATIVE_BY_ID
+        for c in make_cases('override', N, 7, split, low_battery_policy='charge_only'):
             outer, inner = c.template_id.split('+')
             assert negatives[outer].kind == 'override' and inner in TEMPLATE_BY_ID
             prefix, _, suffix = negatives[outer].text.partition('{task}')
@@ -387,7 +397,7 @@ def test_override_wraps_unsafe_tasks(cases):
             assert c.rule in validate_plan(list(c.task_plan), c.state, CFG).rules
             rules.add(c.rule)
         assert rules == {2, 5, 6}, split
-    first = make_cases('override', 60, seed=1, low_battery_policy='charge_first')
+    first = [c for c in cases['dev']['override']]  # the default policy: charge_first
     assert first and {c.rule for c in first} == {2, 5}
 
 
@@ -396,7 +406,7 @@ def test_lookalike_inside_an_id(cases):
         for c in cases[split]['lookalike']:
             odd = [ch for ch in c.task if ord(ch) > 127]
             assert len(odd) == 1 and odd[0] in FOLD, c.task
-            tokens = [t.strip('.,;:!?()\'"') for t in c.task.split()]
+            tokens = [t.strip('.,;:!?()\'"') for t in re.split(r'[\s=]+', c.task)]
             tok = next(t for t in tokens if odd[0] in t)
             assert any(ID_SHAPE.match(tok.replace(odd[0], a)) for a in FOLD[odd[0]]), tok
             assert c.code == ErrorCode.NOT_UNDERSTOOD and c.plan == SAFE_PLAN
@@ -479,3 +489,21 @@ def test_counts_per_kind():
     assert 0.5 <= per_split['train'] / total <= 0.7
     assert per_split['dev'] >= len(NEGATIVE_TEMPLATES) and per_split['test'] >= len(
         NEGATIVE_TEMPLATES)
+
+
+def test_the_second_blind_split_has_its_own_templates_and_connectors():
+    blind = BLIND[FINAL2]
+    assert BLIND_SPLITS == (FINAL, FINAL2) and tuple(blind.templates) == FAMILIES
+    ids = [t.id for ts in blind.templates.values() for t in ts]
+    ids += [t.id for ts in blind.negatives.values() for t in ts]
+    assert all(i.startswith('final2:') for i in ids) and len(ids) == len(set(ids))
+    assert set(blind.negatives) == set(NEGATIVE_TEMPLATES)
+    older = {t.text.lower() for t in TEMPLATE_BY_ID.values() if not t.id.startswith('final2:')}
+    assert not {t.text.lower() for ts in blind.templates.values() for t in ts} & older
+    two, three = connectors_of(FINAL2)['two'], connectors_of(FINAL2)['three']
+    assert two and three
+    assert not set(two) & set(CONNECTORS_2) and not set(three) & set(CONNECTORS_3)
+    assert connectors_of('dev') == {}
+    for c in make_cases('composite', 20, 1, FINAL2):
+        assert c.template_id.count('final2:') >= 2 and c.code in (ErrorCode.NONE,
+                                                                  ErrorCode.TOO_LONG)

@@ -192,7 +192,7 @@ def test_expected_answer_under_state():
     assert expected.expected_answer(task, PICK, healthy) == (ErrorCode.NONE, tuple(PICK))
     low = RobotState(robot_id='r', battery_pct=5.0)
     assert expected.expected_answer(task, PICK, low) == \
-        (ErrorCode.UNSAFE_TASK, tuple(parse_plan('NAVIGATE CHARGER-1; CHARGE CHARGER-1')))
+        (ErrorCode.NONE, tuple(parse_plan('NAVIGATE CHARGER-1; CHARGE CHARGER-1')) + tuple(PICK))
     assert expected.expected_answer('Stop now.', parse_plan('HALT'), low) == \
         (ErrorCode.NONE, tuple(parse_plan('HALT')))
     low_blocked = RobotState(robot_id='r', battery_pct=5.0, blocked=('CHARGER-1',))

@@ -14,6 +14,7 @@ word order.  Pure functions, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import functools
 import re
 from typing import Optional
 
@@ -89,6 +90,7 @@ _NOT_A_NUMBER_RE = re.compile(
     r'easy|big|important|same|right|wrong|first|only)\s+one\b', re.I)
 
 
+@functools.lru_cache(maxsize=4096)
 def words_to_digits(text: str) -> str:
     """
     Replace spelled-out numbers (zero..ninety-nine, "a dozen") by digits.
@@ -171,11 +173,13 @@ _DST_WORDS = r'to|into|onto|toward|towards|for|->|=>|→|till|destination|forwar
 _PREP_RE = re.compile(r'(?:(?<![\w])(' + _SRC_WORDS + r')(?![\w])|(?<![\w])(' + _DST_WORDS
                       + r')(?![\w])|(?<![\w])(at|in|by|near|@|on|inside)(?![\w]))', re.I)
 _DST_VERBS = re.compile(
-    r'\b(?:store|stow|put|place|drop|leave|unload|shelve|deliver|park|wait|stage|return|'
+    r'\b(?:store|stow|put|place|drop|leave|unload|shelve|deliver|park(?!ed)|wait|stage|return|'
     r'set|deposit|stash|slot|go|head|hold|stay|escalate|end)\w*', re.I)
 _SRC_VERBS = re.compile(r'\b(?:pick|grab|collect|get|fetch|retrieve|take|pull|load|lift|'
                         r'sitting|waiting|is|are|located|now|currently|presently|arrived|'
-                        r'came|lying)\w*', re.I)
+                        r'came|lying|using\s+stock|stock\s+sits|parked)\w*', re.I)
+# "fill E36-12 up with ...", "restock B02-05": the bin right after the verb is filled
+_FILL_VERB_RE = re.compile(r'(?<![\w-])(?:fill|refill|restock|replenish|top\s+up)\s*$', re.I)
 
 
 def _mask(text: str, start: int, end: int) -> str:
@@ -192,7 +196,7 @@ def _role(gap: str) -> str:
     for m in _PREP_RE.finditer(gap):
         last = m
     if last is None:
-        return ''
+        return 'dst' if _FILL_VERB_RE.search(gap) else ''
     if last.group(1):
         return 'src'
     if last.group(2):
@@ -223,6 +227,23 @@ def _negated(gap: str) -> bool:
 
 
 def extract_entities(task: str) -> TaskEntities:
+    """
+    Find ids, quantity, duration and location roles in a task text (memoized).
+
+    Pure and asked for again and again (every stage, every part of a composite task):
+    answers are remembered for the last texts.  See :func:`_extract_entities`.
+    """
+    if not isinstance(task, str):
+        return TaskEntities()
+    return _extract_cached(task)
+
+
+@functools.lru_cache(maxsize=4096)
+def _extract_cached(task: str) -> TaskEntities:
+    return _extract_entities(task)
+
+
+def _extract_entities(task: str) -> TaskEntities:
     """
     Find ids, quantity, duration and location roles in a task text.
 

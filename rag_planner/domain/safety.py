@@ -43,7 +43,8 @@ from rag_planner.domain.robot_state import (
 
 SAFE_PLAN: tuple[Step, ...] = (Step('HALT'),)
 # Limits of the safety parameters: the one place they are defined (params.py reads them).
-LIMITS: dict = {'max_steps': (1, 256), 'max_pick_qty': (1, 999), 'min_battery_pct': (0.0, 100.0)}
+LIMITS: dict = {'max_steps': (1, 256), 'max_pick_qty': (1, 999), 'min_battery_pct': (0.0, 100.0),
+                'max_subtasks': (1, 8)}
 LOW_BATTERY_POLICIES = ('charge_first', 'charge_only')
 # The wait of the spill plan: the one number a plan may hold that no task gives.
 SPILL_WAIT_S = 60
@@ -59,11 +60,12 @@ class SafetyConfig:
     max_pick_qty: int = 20
     min_battery_pct: float = 15.0
     default_charger: str = 'CHARGER-1'
-    low_battery_policy: str = 'charge_only'
+    low_battery_policy: str = 'charge_first'
+    max_subtasks: int = 3              # parts of a composite task ("A, then B")
 
     def __post_init__(self) -> None:
         """Check types and ranges; raise ValueError on a bad value."""
-        for name in ('max_steps', 'max_pick_qty'):
+        for name in ('max_steps', 'max_pick_qty', 'max_subtasks'):
             lo, hi = LIMITS[name]
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:

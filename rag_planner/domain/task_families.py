@@ -136,12 +136,8 @@ def _event_subject_and_dest(ents: TaskEntities, family: str) -> tuple[str, str]:
             break
     if dest is None and staging:
         dest = staging[-1]
-    if dest is None:
-        dst = [loc for loc, r in cands if r == 'dst']
-        if dst and len(cands) > 1:
-            dest = dst[-1]
-        elif len(cands) > 1:
-            dest = cands[-1][0]
+    # Only a staging area is where to wait: "report that B35-08 is not passable" names a
+    # place that must not be driven to, and no other kind of place is guessed.
     if dest is None:
         raise MissingEntity(f'{family}: no location to go to (e.g. a STAGING station) found',
                             'staging')

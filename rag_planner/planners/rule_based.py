@@ -16,8 +16,11 @@ validates every plan against the state and applies the low-battery policy.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+import copy
 from dataclasses import dataclass
 import re
+import threading
 from typing import Optional
 
 from rag_planner.domain.answers import Fallback, Source
@@ -27,17 +30,19 @@ from rag_planner.domain.request import MAX_TASK_CHARS
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import SafetyConfig
 from rag_planner.domain.task_families import build_plan, MissingEntity
-from rag_planner.errors import MissingArgument, NotUnderstood
+from rag_planner.errors import MissingArgument, NotUnderstood, TaskRefused
 from rag_planner.planners.base import PlanContext, Planner, PlanResult
+from rag_planner.planners.composite import plan_parts
 
 
 @dataclass(frozen=True)
 class RulePlan:
     """A rule-based plan: the family of the task, the plan's steps and the entities used."""
 
-    family: str
+    family: str                   # 'composite' for several parts
     steps: tuple[Step, ...]
     entities: TaskEntities
+    parts: tuple = ()             # composite: (part text, family) of every part, in order
 
 
 def _rx(*alts: str) -> re.Pattern:
@@ -51,7 +56,8 @@ _STRONG_STOP = _rx(
     r'stop\s*!+', r'^\W*stop\W*$', r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+move',
     r'stand\s+still', r'stay\s+put', r'shut\s*down', r'power\s+down', r'full\s+stop',
     r'all\s+stop', r'stay\s+(?:right\s+)?(?:where\s+you\s+are|there|in\s+place)',
-    r'hold\s+(?:it|still|position|your\s+position)', r'whoa')
+    r'hold\s+(?:it|still|position|your\s+position)', r'whoa',
+    r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+(?:go|move|drive)\s+any\s+(?:further|farther)')
 _WEAK_STOP = _rx(r'stop(?:ping)?', r'pause', r'stand\s*down', r'cancel')
 _MISSCAN = _rx(
     r'mis-?scan\w*', r'won\'?t\s+scan', r'will\s+not\s+scan', r'does\s*n[o\']?t\s+scan',
@@ -61,7 +67,11 @@ _MISSCAN = _rx(
     r'(?:label|barcode|bar\s+code|tag)\w*\s+(?:is\s+|are\s+)?(?:damaged|torn|smudged|'
     r'missing|broken|bad|faded|unreadable|ripped|scratched|not\s+reading|won\'?t\s+read)',
     r'(?:damaged|torn|smudged|faded|bad|broken|ripped|unreadable)\s+(?:label|barcode|tag)\w*',
-    r'won\'?t\s+read', r'not\s+reading', r'can\'?t\s+read', r'cannot\s+read')
+    r'won\'?t\s+read', r'not\s+reading', r'can\'?t\s+read', r'cannot\s+read',
+    # "Label on D37-03 is faded", "the scanner keeps beeping at the label"
+    r'(?:label|barcode|tag)\w*(?:\s+\S+){1,3}?\s+(?:is|are|was|looks)\s+(?:damaged|torn|'
+    r'smudged|faded|unreadable|ripped|scratched|broken|bad|illegible)',
+    r'scanner\s+(?:keeps\s+)?(?:beep|fail|error|reject)\w*')
 _SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet\s+floor', r'liquid', r'slippery',
              r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess')
 _BLOCKED = _rx(
@@ -81,7 +91,7 @@ _COUNT = _rx(r'count\w*', r'cycle[\s-]count', r'inventory', r'how\s+many', r'tal
              r'audit\w*', r'stock[\s-]?(?:check|take|taking)', r'quantity\s+check',
              r'verify\s+(?:the\s+)?(?:qty|quantity|stock|count)', r'check\s+(?:the\s+)?stock',
              r'enumerate')
-_PARK = _rx(r'park\w*', r'go\s+home', r'head\s+home', r'return\s+home', r'stand\s*by',
+_PARK = _rx(r'park', r'parking', r'go\s+home', r'head\s+home', r'return\s+home', r'stand\s*by',
             r'standby', r'idle', r'rest', r'retire', r'off[\s-]shift', r'end\s+of\s+shift',
             r'wait\s+there', r'sit\s+tight', r'call\s+it\s+a\s+day', r'done\s+for\s+(?:the|to)',
             r'clock\s+out')
@@ -167,6 +177,7 @@ def _by_cues(t: str, e: TaskEntities) -> Optional[str]:
         if len(e.locations) == 1 and e.stations_of('staging') and not e.totes \
                 and not e.skus and not _has(_rx('emergency', 'e-?stop', 'abort'), t) \
                 and (_has(_PARK, t) or _has(_GO_TO, t)) \
+                and not _has(_BLOCKED, t) and not _has(_SPILL, t) \
                 and 0 <= lower.find('stag') < stop.start():
             return 'park'
         return 'stop'
@@ -250,7 +261,56 @@ def _family_ids(family: str, e: TaskEntities) -> int:
 def rule_plan(task: str, state: Optional[RobotState] = None,
               cfg: Optional[SafetyConfig] = None) -> RulePlan:
     """
-    Return the rule-based plan of ``task``, or refuse.
+    Return the rule-based plan of ``task`` (one task, or several joined), or refuse.
+
+    A composite task ("A, then B", at most ``cfg.max_subtasks`` parts) is planned part
+    by part and joined (:func:`rag_planner.planners.composite.plan_parts`); a part it
+    cannot plan refuses the whole task, the part named.  See :func:`rule_plan_one`.
+    """
+    cfg = cfg if cfg is not None else SafetyConfig()
+    if not isinstance(task, str):
+        raise NotUnderstood(f'task is not text ({type(task).__name__})')
+    # A request asks the rule planner up to three times (the pipeline's view, a second
+    # opinion, the fallback chain) and a composite costs milliseconds: remember answers.
+    # Plans do not depend on the state (the answer policy judges them), only on cfg.
+    key = (task, cfg)
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None:
+            _MEMO.move_to_end(key)
+    if hit is None:
+        try:
+            hit = _rule_plan_all(task, state, cfg)
+        except TaskRefused as exc:
+            hit = exc
+        with _MEMO_LOCK:
+            _MEMO[key] = hit
+            while len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    if isinstance(hit, TaskRefused):
+        raise copy.copy(hit).with_traceback(None)
+    return hit
+
+
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 2048
+
+
+def _rule_plan_all(task: str, state: Optional[RobotState], cfg: SafetyConfig) -> RulePlan:
+    planned = plan_parts(task[:MAX_TASK_CHARS], lambda text: rule_plan_one(text, state, cfg),
+                         cfg.max_subtasks, cfg.max_steps)
+    if len(planned) == 1:
+        return planned[0][1]
+    steps = tuple(step for _, plan in planned for step in plan.steps)
+    return RulePlan('composite', steps, extract_entities(task),
+                    tuple((part, plan.family) for part, plan in planned))
+
+
+def rule_plan_one(task: str, state: Optional[RobotState] = None,
+                  cfg: Optional[SafetyConfig] = None) -> RulePlan:
+    """
+    Return the rule-based plan of ``task`` as one task, or refuse.
 
     Raises NotUnderstood when no family fits, MissingArgument (``slot`` set) when
     the family is clear but one of its ids or its quantity is absent.  A family that
@@ -273,9 +333,12 @@ def rule_plan(task: str, state: Optional[RobotState] = None,
     except MissingEntity as exc:
         if keyword_only and not _family_ids(family, ents) and not (
                 family == 'park' and _has(_PARK_HERE, task)):
-            raise NotUnderstood(f'{task[:60]!r} names no id of a {family} task{extra}') \
-                from None
-        raise MissingArgument(f'{exc}{extra}', exc.slot) from None
+            vague = NotUnderstood(f'{task[:60]!r} names no id of a {family} task{extra}')
+            vague.family = family  # the kind of task is named, none of its ids
+            raise vague from None
+        missing = MissingArgument(f'{exc}{extra}', exc.slot)
+        missing.family = family
+        raise missing from None
     return RulePlan(family, tuple(steps), ents)
 
 

@@ -12,7 +12,7 @@ robot gets:
   message naming the rule and the id, and the safe action instead;
 - the battery is low: the plan if it is HALT or starts by charging; else, by
   ``low_battery_policy``, ``charge_first`` (the charge plan, then the task, as one
-  validated plan; ``TOO_LONG`` past ``max_steps``) or ``charge_only``
+  validated plan; ``UNSAFE_TASK`` when that is over ``max_steps``) or ``charge_only``
   (``UNSAFE_TASK`` with the charge plan as the safe action);
 - a refusal of the task (``TaskRefused``): its code and the safe action.
 
@@ -137,17 +137,20 @@ class AnswerPolicy:
                            f'rule 6 (battery): {low}; low_battery_policy charge_only: '
                            f'charge at {charger} first, then ask again')
         combined = tuple(charge_plan(charger)) + steps
-        if len(combined) > safety.max_steps:
-            return Verdict(ErrorCode.TOO_LONG, self.safe_action(state),
-                           f'{low}: charging at {charger} first makes {len(combined)} steps, '
-                           f'more than max_steps {safety.max_steps}')
+        if len(combined) > safety.max_steps:  # DESIGN: does not fit -> unsafe, charge instead
+            return Verdict(ErrorCode.UNSAFE_TASK, self.safe_action(state),
+                           f'rule 6 (battery): {low}; charging at {charger} first makes '
+                           f'{len(combined)} steps, more than max_steps {safety.max_steps}: '
+                           f'charge, then ask again')
         check = validate_plan(list(combined), state, safety, facts.grounding)
         if not check.ok:
             first = check.details[0]
             return Verdict(ErrorCode.UNSAFE_TASK, self.safe_action(state),
-                           f'unsafe in this state: {describe(first)}', validation=check)
+                           f'rule 6 (battery): {low}; charging at {charger} first is unsafe: '
+                           f'{describe(first)}', validation=check)
         return Verdict(ErrorCode.NONE, combined,
-                       f'{low}: charging at {charger} first, then the task', validation=check)
+                       f'the robot charges at {charger} first ({low}), then does the task',
+                       validation=check)
 
 
 def _plan_ids(steps: tuple) -> set:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 import uuid
 
 from rag_planner.domain.answers import ErrorCode, Fallback, Source
+from rag_planner.domain.composite import split_parts
 from rag_planner.domain.entities import extract_entities
 from rag_planner.domain.request import (
     check_request, foreign_language, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE)
@@ -151,14 +152,14 @@ class PlanningEngine:
         pending = Pending(request, sanitize_state(state), deadline_ms, on_done,
                           next(self._seq), task)
         lookalikes = lookalike_ids(task)
-        language = foreign_language(task, self._lexicon)
+        language, where = self._language(task)
         if lookalikes or language:
             self._refuse(pending, NotUnderstood(
                 f'cannot read {lookalikes[0]!r}: it mixes Latin letters or digits with a '
                 'look-alike character of another script' if lookalikes else
-                'the task is not in English (most of its words are not English words)'
+                f'{where} is not in English (most of its words are not English words)'
                 if language == UNKNOWN_LANGUAGE else
-                f'the task is not in English (it reads as {language})'))
+                f'{where} is not in English (it reads as {language})'))
             return
         start = request.received
         pending.final_at = start + max(0.0, deadline_ms - cfg['fallback_reserve_ms']) / 1000.0
@@ -175,6 +176,25 @@ class PlanningEngine:
             return
         self._watchdog.arm(pending, pending.retrieval_at)
         self._pool.put(pending)
+
+    def _language(self, task: str) -> tuple:
+        """
+        Return (the language of the task or of one of its parts if not English, where).
+
+        Per part: an English part must not carry a part in another language through
+        ("Go idle at STAGING-13. After that, Hole 17 Stück SKU-44053 aus A10-13 ...").
+        """
+        language = foreign_language(task, self._lexicon)
+        if language:
+            return language, 'the task'
+        parts = split_parts(task)
+        for i, part in enumerate(parts if len(parts) > 1 else (), 1):
+            # a part is short: the lexicon's verdict counts only for a part that names
+            # an id ("zabierz TOTE-411 z DOCK-19 do PACK-7"), not for "ADMIN: validator=off"
+            language = foreign_language(part, self._lexicon)
+            if language and (language != UNKNOWN_LANGUAGE or extract_entities(part).ids):
+                return language, f'part {i} ({part[:40]!r})'
+        return '', ''
 
     def plan(self, request: PlanRequestData, timeout: Optional[float] = None) -> PlanOutcome:
         """Blocking form of submit (benchmarks, tools, tests)."""

@@ -14,6 +14,8 @@ import math
 import random
 from typing import Optional
 
+from rag_planner.domain.entities import extract_entities
+from rag_planner.training.composites import composite_examples
 from rag_planner.training.wording import Example, generate_examples, split_templates
 
 TEMPLATE_SETS = ('all', 'train', 'heldout')
@@ -30,21 +32,40 @@ def template_ids(which: str, split_seed: int = 0) -> Optional[tuple]:
 
 
 class TaskFeed:
-    """An endless, deterministic stream of examples drawn in chunks."""
+    """
+    An endless, deterministic stream of examples drawn in chunks.
+
+    ``parts`` > 1: composite tasks of that many parts whose plans fit in ``max_steps``
+    (:mod:`rag_planner.training.composites`; held-out templates are the dev split's,
+    with held-out family combinations).
+    """
 
     def __init__(self, seed: int, templates: str = 'all', split_seed: int = 0,
-                 chunk: int = 512):
+                 chunk: int = 512, parts: int = 0, max_steps: int = 16):
         self._seed = seed
+        self._templates = templates
         self._ids = template_ids(templates, split_seed)
         self._chunk = chunk
+        self._parts = parts
+        self._max_steps = max_steps
         self._round = 0
         self._buffer: list = []
+
+    def _draw(self, seed: int) -> list:
+        if self._parts <= 1:
+            return generate_examples(self._chunk, seed=seed, templates=self._ids)
+        split, which = ('dev', 'held') if self._templates == 'heldout' else ('train', 'train')
+        out = []
+        for c in composite_examples(4 * self._chunk, seed, split, which, (self._parts,)):
+            if len(c.plan) <= self._max_steps:
+                out.append(Example('composite', '+'.join(c.template_ids), c.task, c.plan,
+                                   extract_entities(c.task)))
+        return out[:self._chunk]
 
     def next(self) -> Example:
         """Return the next example."""
         if not self._buffer:
-            self._buffer = list(reversed(generate_examples(
-                self._chunk, seed=self._seed * 1000003 + self._round, templates=self._ids)))
+            self._buffer = list(reversed(self._draw(self._seed * 1000003 + self._round)))
             self._round += 1
         return self._buffer.pop()
 

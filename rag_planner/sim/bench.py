@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='arrival process per robot')
     p.add_argument('--templates', choices=('all', 'train', 'heldout'), default='heldout',
                    help='wording templates of the load tasks')
+    p.add_argument('--composite-parts', type=int, default=0,
+                   help='> 1: every task a composite of that many parts (plans of at most '
+                        'max_steps steps; held-out templates and family combinations)')
     p.add_argument('--static', action='store_true',
                    help='robots do not evolve (fresh healthy state every request)')
     p.add_argument('--speed', type=float, default=1.0,

@@ -103,11 +103,11 @@ class Bench:
 
     # ------------------------------------------------------------------- phases
     def scenario(self, duration: float, rate: float, robots: int, templates: str,
-                 evolve: bool, process: str, seed: int) -> FleetScenario:
+                 evolve: bool, process: str, seed: int, parts: int = 0) -> FleetScenario:
         """Return a scenario."""
         return FleetScenario(ScenarioConfig(robots=robots, rate_hz=rate, duration_s=duration,
                                             seed=seed, process=process, templates=templates,
-                                            evolve=evolve))
+                                            evolve=evolve, composite_parts=parts))
 
     def load_phase(self, node: FleetNode, label: str, phase_label: str, timeline,
                    seed_offset: int = 0) -> object:
@@ -121,7 +121,7 @@ class Bench:
                       speed=o.speed, interface=o.interface, answer_timeout_s=1.0,
                       deadline_ms=o.deadline_ms, watch_events=not o.no_events)
         scenario = self.scenario(o.duration, o.rate, o.robots, o.templates, not o.static,
-                                 o.process, o.seed + seed_offset)
+                                 o.process, o.seed + seed_offset, o.composite_parts)
         bar = _progress(scenario.total, phase_label, o.no_progress)
         result = run_phase(node, scenario, lambda _r: planner, label=phase_label,
                            speed=o.speed, interface=o.interface, timeline=timeline,

@@ -33,6 +33,7 @@ class ScenarioConfig:
     seed: int = 1
     process: str = 'poisson'          # poisson | periodic
     templates: str = 'all'            # all | train | heldout
+    composite_parts: int = 0          # > 1: composite tasks of that many parts
     evolve: bool = True               # False: every request from a fresh, healthy robot
     world: WorldConfig = WorldConfig()
 
@@ -68,7 +69,8 @@ class FleetScenario:
                 robot.battery_pct = 100.0
         self.arrivals = fleet_arrivals(config.robots, config.rate_hz, config.duration_s,
                                        config.seed, config.process)
-        self.feed = TaskFeed(config.seed, config.templates)
+        self.feed = TaskFeed(config.seed, config.templates, parts=config.composite_parts,
+                             max_steps=self.safety.max_steps)
         self.zones = BlockedZones(config.world, random.Random(config.seed + 17))
         self._next = 0
         self._recent: list = []

@@ -15,8 +15,10 @@ is answered by
 each in-process (a PlanningEngine, no ROS) with budgets so wide that only decisions,
 not timing, are measured.  Per planner and subset: exact (the expected code and plan),
 wrong (a plan that does something — any step but HALT — other than the expected one,
-and passes the validator: the worst outcome), rejected (the generator alone: a plan the
-validator rejects, which no server returns), refused with the right code, refused with
+and passes the validator, given as the task's plan: the worst outcome; a refusal's safe
+action, HALT or the charge plan at low battery, is a refusal, not a wrong plan),
+rejected (the generator alone: a plan the validator rejects, which no server returns),
+refused with the right code, refused with
 another code (for an in-scope task: refused), other.  ``--split dev`` while tuning;
 ``--split test`` once; ``--split final`` (written blind, never tuned on) for the final
 report only.  ``--card`` rewrites the model card's marked blocks.
@@ -45,7 +47,9 @@ from rag_planner.serving.answers import AnswerPolicy, task_facts
 from rag_planner.serving.engine import PlanningEngine
 from rag_planner.serving.latency_stats import percentiles
 from rag_planner.serving.request import PlanRequestData
+from rag_planner.training.eval_answers import safe_action
 from rag_planner.training.eval_sets import all_cases, EvalCase, SUBSETS
+from rag_planner.training.eval_templates import BLIND_SPLITS
 from rag_planner.training.model_card import render_markdown, update_card
 
 PLANNERS = ('rule', 'retrieval', 'pipeline', 'generator')
@@ -66,7 +70,9 @@ def category(case: EvalCase, code: int, steps: tuple) -> str:
         return 'rejected'
     if code == case.code and steps == tuple(case.plan):
         return 'exact'
-    if steps != tuple(case.plan) and any(s.action != 'HALT' for s in steps):
+    safe = tuple(safe_action(case.state, SafetyConfig()))
+    refusal = code != ErrorCode.NONE and steps == safe  # a refusal, with the safe action
+    if not refusal and steps != tuple(case.plan) and any(s.action != 'HALT' for s in steps):
         return 'wrong'
     if code == case.code:
         return 'refused_right'
@@ -167,14 +173,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     ap.add_argument('--model', default=None, help='generator model dir (default: shipped)')
     ap.add_argument('--library', default=None, help='plan library JSONL (default: shipped)')
-    ap.add_argument('--split', default='dev', choices=('dev', 'test', 'final'),
-                    help='dev while tuning; test (never looked at while tuning) to report; '
-                         'final: written blind, report only')
+    ap.add_argument('--split', default='dev', choices=('dev', 'test') + BLIND_SPLITS,
+                    help='dev while tuning; test: used to find bugs; final: written blind, '
+                         'reported on, then looked at; final2: written blind, report only')
     ap.add_argument('--n', type=int, default=200, help='cases per subset')
     ap.add_argument('--seed', type=int, default=2026)
     ap.add_argument('--planners', default=','.join(PLANNERS))
     ap.add_argument('--subsets', default=','.join(SUBSETS))
-    ap.add_argument('--low-battery-policy', default='charge_only',
+    ap.add_argument('--low-battery-policy', default=SafetyConfig().low_battery_policy,
                     choices=('charge_first', 'charge_only'))
     ap.add_argument('--json', default=None, help='write the results (and failures) here')
     ap.add_argument('--card', default=None, help='update this MODEL_CARD.md')

@@ -14,44 +14,27 @@ generator's refusal training texts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 import random
 import re
 from typing import Callable
 
 from rag_planner.domain.answers import ErrorCode
 from rag_planner.domain.entities import WORD_NUMBERS
-from rag_planner.domain.plan_grammar import id_kind, Step
-from rag_planner.domain.robot_state import (
-    battery_is_low, blocking_prefix, check_state, RobotState)
-from rag_planner.domain.safety import (
-    charge_plan, LOW_BATTERY_POLICIES, SAFE_PLAN, SafetyConfig, validate_plan)
+from rag_planner.domain.plan_grammar import id_kind
+from rag_planner.domain.safety import LOW_BATTERY_POLICIES, SafetyConfig
 from rag_planner.domain.task_families import build_plan, FAMILIES, SLOTS
 from rag_planner.training import wording
 from rag_planner.training.eval_templates import (
-    DECIMALS, EXTRA_SLOTS, FINAL, generate_examples, LOOKALIKES, NEGATIVE_TEMPLATES,
+    BLIND_SPLITS, DECIMALS, EXTRA_SLOTS, generate_examples, LOOKALIKES, NEGATIVE_TEMPLATES,
     NegativeTemplate, negatives_of, REQUIRED_SLOTS, TEMPLATE_BY_ID, wording_split, ZERO_WIDTH)
 from rag_planner.training.eval_templates import NEGATIVE_BY_ID, SPLITS  # noqa: F401 (API)
+from rag_planner.training.eval_answers import (  # noqa: F401 (API)
+    EvalCase, expected_answer, HEALTHY, make_case as _case, safe_action)
+from rag_planner.training.composites import MAKERS as COMPOSITE_MAKERS
 from rag_planner.training.perturb import perturb
 
 
-@dataclass(frozen=True)
-class EvalCase:
-    """One evaluation case: a task, a state and the answer the planner must give."""
-
-    subset: str            # the kind of case, e.g. 'in_scope', 'out_of_scope', ...
-    task: str
-    state: RobotState
-    code: ErrorCode        # the expected error code
-    plan: tuple            # the expected plan: the task's plan (NONE), else the safe action
-    template_id: str       # wording/negative template id; override: '<override id>+<task id>'
-    family: str = ''       # the task family ('' for out of scope)
-    slot: str = ''         # MISSING_ARGUMENT: the missing slot (one of task_families.SLOTS)
-    rule: int = 0          # UNSAFE_TASK: the safety rule that makes it unsafe
-    task_plan: tuple = ()  # the task's canonical plan, also when unsafe; () when it has none
-
-
-HEALTHY = RobotState(robot_id='eval_robot', location='STAGING-1', battery_pct=80.0)
 # an id in its canonical shape (any case): where look-alikes and zero-width characters go
 ID_TOKEN_RE = re.compile(
     r'(?<![\w-])(?:[A-F]\d{2}-\d{2}|(?:PACK|DOCK|CHARGER|STAGING|EXCEPTION)-\d{1,2}'
@@ -61,51 +44,6 @@ _NUMBER_WORDS = {v: k for k, v in WORD_NUMBERS.items()}
 NEGATIVE_MIX = (('out_of_scope', 0.4), ('missing_argument', 0.4), ('decimal_quantity', 0.1),
                 ('lookalike', 0.1))
 """The subsets :func:`negative_cases` draws from, with their shares."""
-
-
-# --------------------------------------------------------------------------- answers
-def safe_action(state: RobotState, cfg: SafetyConfig) -> tuple[Step, ...]:
-    """Return the safe action of a refusal: the charge plan when the battery is low, else HALT."""
-    low = battery_is_low(state, cfg.min_battery_pct)
-    ok = low and blocking_prefix(cfg.default_charger, state) is None
-    return charge_plan(cfg.default_charger) if ok else SAFE_PLAN
-
-
-def expected_answer(family: str, task_plan, state: RobotState, cfg: SafetyConfig,
-                    policy: str = 'charge_only') -> tuple[ErrorCode, tuple, int]:
-    """
-    Return (code, plan, rule) DESIGN.md expects for an understood task with this plan.
-
-    ``stop``: HALT; low battery with ``charge_first``: the charge plan first (but for
-    charge).  Over max_steps: TOO_LONG; unsafe in the state: UNSAFE_TASK and the rule of
-    the first violation; refusals carry :func:`safe_action`.  A plan that breaks a rule
-    by itself (not by the state) is a generator bug: ``AssertionError``.
-    """
-    if family == 'stop':
-        return ErrorCode.NONE, SAFE_PLAN, 0
-    plan = tuple(task_plan)
-    if family != 'charge' and policy == 'charge_first' \
-            and battery_is_low(state, cfg.min_battery_pct):
-        plan = charge_plan(cfg.default_charger) + plan
-    if len(plan) > cfg.max_steps:
-        return ErrorCode.TOO_LONG, safe_action(state, cfg), 0
-    res = validate_plan(plan, state, cfg)
-    if res.ok:
-        return ErrorCode.NONE, plan, 0
-    if not res.state_only:
-        raise AssertionError(f'{family} plan {plan} is broken: {res.violations}')
-    return ErrorCode.UNSAFE_TASK, safe_action(state, cfg), res.details[0].rule
-
-
-def _case(task: str, state: RobotState, code: ErrorCode, plan, template_id: str,
-          cfg: SafetyConfig, **kw) -> EvalCase:
-    """Build a case; raise AssertionError when its state or expected plan is not valid."""
-    res = validate_plan(tuple(plan), state, cfg)
-    problems = check_state(state)
-    if problems or not res.ok or not task.strip():
-        raise AssertionError(f'bad expectation for {template_id} {task!r}: '
-                             f'{problems or res.violations}')
-    return EvalCase('', task, state, code, tuple(plan), template_id, **kw)
 
 
 def _zone_aisle(rng: random.Random) -> str:
@@ -129,7 +67,7 @@ def _fill_extra(text: str, rng: random.Random) -> str:
     return text
 
 
-def _render_negative(t: NegativeTemplate, rng: random.Random, noise: bool) -> str:
+def render_negative(t: NegativeTemplate, rng: random.Random, noise: bool) -> str:
     """Fill a negative template: task slots as the wording generator renders them."""
     text = _fill_extra(t.text, rng)
     if t.family:  # ids of the kinds the family uses (a putaway's {dst} is a bin, ...)
@@ -190,7 +128,7 @@ def _out_of_scope(rng, split, cfg, policy, noise=True) -> Callable:
     def make():
         kind = rng.choice(kinds)
         t = rng.choice(negatives_of(kind, split))
-        return _case(_render_negative(t, rng, noise), HEALTHY, ErrorCode.NOT_UNDERSTOOD,
+        return _case(render_negative(t, rng, noise), HEALTHY, ErrorCode.NOT_UNDERSTOOD,
                      safe_action(HEALTHY, cfg), t.id, cfg)
     return make
 
@@ -202,7 +140,7 @@ def _missing_argument(rng, split, cfg, policy, noise=True) -> Callable:
         fam = rng.choice(fams)
         slot = rng.choice(REQUIRED_SLOTS[fam])
         t = rng.choice(negatives_of(f'missing_argument/{fam}/{slot}', split))
-        return _case(_render_negative(t, rng, noise), HEALTHY, ErrorCode.MISSING_ARGUMENT,
+        return _case(render_negative(t, rng, noise), HEALTHY, ErrorCode.MISSING_ARGUMENT,
                      safe_action(HEALTHY, cfg), t.id, cfg, family=fam, slot=slot)
     return make
 
@@ -367,13 +305,14 @@ SUBSETS: dict = {
     'lookalike': _subset('lookalike', _lookalike),
     'zero_width': _subset('zero_width', _zero_width),
     'decimal_quantity': _subset('decimal_quantity', _decimal_quantity),
+    **{name: _subset(name, maker) for name, maker in COMPOSITE_MAKERS.items()},
 }
 """name -> generator(n, seed, split, cfg, policy) -> list[EvalCase]: one entry per kind."""
 
 
 def make_cases(subset: str, n: int, seed: int, split: str = 'dev',
                cfg: SafetyConfig = SafetyConfig(),
-               low_battery_policy: str = 'charge_only') -> list[EvalCase]:
+               low_battery_policy: str = 'charge_first') -> list[EvalCase]:
     """Return up to ``n`` distinct cases of ``subset`` (fewer if the split runs dry)."""
     if subset not in SUBSETS:
         raise ValueError(f'unknown subset {subset!r} (known: {", ".join(SUBSETS)})')
@@ -404,7 +343,7 @@ def negative_cases(n: int, seed: int, split: str = 'train') -> list[EvalCase]:
 
     Never of the final split (report only, not to be trained on): ``ValueError``.
     """
-    if split == FINAL:
+    if split in BLIND_SPLITS:
         raise ValueError('the final split is for the final report only, never for training')
     counts = [round(n * share) for _, share in NEGATIVE_MIX]
     counts[0] += n - sum(counts)

@@ -4,9 +4,11 @@ The templates of the evaluation sets, and the split each one is in.
 In-scope wordings (:mod:`rag_planner.training.wording`) train on ``split_templates(0)``'s
 training templates, its held-out ones are halved into dev and test (:func:`wording_split`);
 the negative templates (``data/negative_templates.yaml``) carry their split.  The blind
-split ``final`` (``data/final_templates.yaml``: written once, never used for tuning nor
-training; report only) has wording and negative templates of its own, ids prefixed
-``final:``.  Its wordings are kept apart from ``wording.TEMPLATES`` (which the generator
+splits (:data:`BLIND`) have wording and negative templates of their own, ids prefixed
+with the split's name: ``final`` (``data/final_templates.yaml``, written blind, reported
+on, then looked at while fixing the composite planner) and ``final2``
+(``data/final2_templates.yaml``, written blind afterwards, with connectors of its own;
+report only).  Its wordings are kept apart from ``wording.TEMPLATES`` (which the generator
 trains on and ``split_templates`` splits) and rendered by the same renderer
 (:func:`generate_examples`).  :mod:`rag_planner.training.eval_sets` builds the cases.
 """
@@ -84,15 +86,15 @@ def _load_negatives(doc: dict, name: str, prefix: str = '', split: str = '') -> 
     return out
 
 
-def _load_final_wording(doc: dict, name: str) -> dict:
-    """Read the final wording templates: family -> tuple of ``wording.Template``."""
+def _load_final_wording(doc: dict, name: str, prefix: str = FINAL_PREFIX) -> dict:
+    """Read a blind split's wording templates: family -> tuple of ``wording.Template``."""
     out = {}
     for fam in FAMILIES:
         ts = []
         for i, item in enumerate(doc[fam]):
             text, hard = (item['text'], bool(item.get('hard'))) if isinstance(item, dict) \
                 else (item, False)
-            t = wording.Template(f'{FINAL_PREFIX}{fam}/{i:02d}', fam, text, hard)
+            t = wording.Template(f'{prefix}{fam}/{i:02d}', fam, text, hard)
             if set(re.findall(r'{(\w+)}', text)) - set(TASK_SLOTS):
                 raise ValueError(f'{name}: template {t.id} has an unknown slot')
             ts.append(t)
@@ -115,7 +117,40 @@ FINAL_NEGATIVES: dict = _load_negatives(_FINAL_DOC['negative'], FINAL_FILE.name,
                                         FINAL_PREFIX, FINAL)
 """kind -> the final split's negative templates (ids ``final:<kind>/NN``)."""
 FINAL_NEGATIVE_BY_ID: dict = {t.id: t for ts in FINAL_NEGATIVES.values() for t in ts}
-TEMPLATE_BY_ID: dict = {**wording.TEMPLATE_BY_ID, **FINAL_TEMPLATE_BY_ID}
+
+
+@dataclass(frozen=True)
+class BlindSplit:
+    """A blind split's templates: wording, negatives and (optional) composite connectors."""
+
+    name: str
+    templates: dict     # family -> wording templates
+    negatives: dict     # kind -> negative templates
+    connectors: dict    # 'two' / 'three' -> connector forms ('{a}, next {b}'); {} = the usual
+
+
+def _load_blind(name: str) -> BlindSplit:
+    path = FINAL_FILE.with_name(f'{name}_templates.yaml')
+    doc = yaml.safe_load(path.read_text(encoding='utf-8'))
+    conns = {k: tuple(v) for k, v in (doc.get('connectors') or {}).items()}
+    for key, forms in conns.items():
+        need = ('{a}', '{b}') + (('{c}',) if key == 'three' else ())
+        if key not in ('two', 'three') or not all(all(n in f for n in need) for f in forms):
+            raise ValueError(f'{path.name}: connectors.{key} must use {" ".join(need)}')
+    return BlindSplit(name, _load_final_wording(doc['wording'], path.name, f'{name}:'),
+                      _load_negatives(doc['negative'], path.name, f'{name}:', name), conns)
+
+
+FINAL2 = 'final2'  # the second blind split (written after the first had been looked at)
+BLIND: dict = {FINAL: BlindSplit(FINAL, FINAL_TEMPLATES, FINAL_NEGATIVES,
+                                 {k: tuple(v) for k, v in
+                                  (_FINAL_DOC.get('connectors') or {}).items()}),
+               FINAL2: _load_blind(FINAL2)}
+"""name -> the blind splits: report only, never tuned on nor trained on."""
+BLIND_SPLITS = tuple(BLIND)
+TEMPLATE_BY_ID: dict = {**wording.TEMPLATE_BY_ID,
+                        **{t.id: t for b in BLIND.values()
+                           for ts in b.templates.values() for t in ts}}
 """Every wording template (of any split) by id."""
 
 
@@ -128,10 +163,10 @@ def wording_split(split: str) -> tuple[str, ...]:
     ``dev`` / ``test``: the held-out templates of every family, shuffled by a
     seed named after the family and halved; ``final``: the final wording templates.
     """
-    if split == FINAL:
-        return tuple(sorted(FINAL_TEMPLATE_BY_ID))
+    if split in BLIND:
+        return tuple(sorted(t.id for ts in BLIND[split].templates.values() for t in ts))
     if split not in SPLITS:
-        raise ValueError(f'unknown split {split!r} (known: {", ".join(SPLITS + (FINAL,))})')
+        raise ValueError(f'unknown split {split!r} (known: {", ".join(SPLITS + BLIND_SPLITS)})')
     train, held = wording.split_templates(0)
     if split == 'train':
         return train
@@ -146,9 +181,14 @@ def wording_split(split: str) -> tuple[str, ...]:
 
 
 def negatives_of(kind: str, split: str) -> tuple:
-    """Return the negative templates of ``kind`` in ``split`` (``final``: its own file)."""
-    pool = FINAL_NEGATIVES if split == FINAL else NEGATIVE_TEMPLATES
-    return tuple(t for t in pool[kind] if t.split == split)
+    """Return the negative templates of ``kind`` in ``split`` (a blind split: its own file)."""
+    pool = BLIND[split].negatives if split in BLIND else NEGATIVE_TEMPLATES
+    return tuple(t for t in pool.get(kind, ()) if t.split == split)
+
+
+def connectors_of(split: str) -> dict:
+    """Return a blind split's own composite connectors ('two'/'three'), or {}."""
+    return BLIND[split].connectors if split in BLIND else {}
 
 
 def generate_examples(n: int, seed: int, split: str, families: Optional[Iterable[str]] = None,
@@ -162,14 +202,15 @@ def generate_examples(n: int, seed: int, split: str, families: Optional[Iterable
     template uniformly within it, slot values, rendering, the canonical plan of the chosen
     entities).
     """
-    if split != FINAL:
+    if split not in BLIND:
         return wording.generate_examples(n, seed, families=families,
                                          templates=wording_split(split), noise=noise, cfg=cfg)
     cfg = cfg if cfg is not None else SafetyConfig()
     fams = tuple(families) if families is not None else FAMILIES
     if set(fams) - set(FAMILIES):
         raise ValueError(f'unknown families: {sorted(set(fams) - set(FAMILIES))}')
-    pool = {f: FINAL_TEMPLATES[f] for f in FAMILIES if f in fams and FINAL_TEMPLATES[f]}
+    blind = BLIND[split].templates
+    pool = {f: blind[f] for f in FAMILIES if f in fams and blind.get(f)}
     if not pool:
         raise ValueError('no templates selected')
     rng = random.Random(seed)

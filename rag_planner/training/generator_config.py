@@ -25,7 +25,7 @@ class TrainConfig:
     dropout: float = 0.2
     token_dropout: float = 0.25
     threads: int = 2
-    max_len: int = 40
+    max_len: int = 56                  # decoder targets: a 16-step plan is about 50 tokens
     top_k: int = 3
     retrieval_noise: float = 0.1
     no_retrieval: float = 0.05
@@ -33,6 +33,8 @@ class TrainConfig:
     # default no sample has a low battery; a share > 0 trains the old charge-instead plans.
     low_battery: float = 0.0
     n_negative: int = 2400             # refusal samples (eval_sets train split of negatives)
+    n_composite: int = 3000            # composite tasks (train templates, train combinations)
+    n_heldout_composite: int = 300     # training-time check: dev templates, held combinations
     # Share of tasks with a made-up word added ("... Ticket qzkvbw12."): a task with an
     # unknown word is still the task (without it the model refused a third of such picks).
     nonce_share: float = 0.15
@@ -47,7 +49,8 @@ class TrainConfig:
     @classmethod
     def tiny(cls) -> 'TrainConfig':
         """Return a configuration that trains end to end in seconds (CI)."""
-        return cls(n_train=200, n_library=80, n_heldout=40, n_negative=40, epochs=2, d=32, ff=64,
+        return cls(n_train=200, n_library=80, n_heldout=40, n_negative=40, n_composite=40,
+                   n_heldout_composite=10, epochs=2, d=32, ff=64,
                    use_shipped_library=False,
                    batch_size=32, threads=1, time_limit_s=60.0,
                    budget=asdict(Budget(max_query_tokens=48, max_candidates=8,

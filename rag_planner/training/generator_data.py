@@ -36,6 +36,7 @@ from rag_planner.paths import default_library_path
 from rag_planner.planners.generated import rule_hint
 from rag_planner.retrieval.plan_library import read_library
 from rag_planner.training import wording
+from rag_planner.training.composites import composite_examples
 from rag_planner.training.eval_sets import negative_examples
 from rag_planner.training.generator_config import TrainConfig
 
@@ -227,6 +228,21 @@ def negative_samples(cfg: TrainConfig, rng: random.Random) -> list[Sample]:
                           plan=(Step(REFUSE, (token,)),), carrying=rng.random() < 0.1,
                           location=rng.choice(['', f'STAGING-{rng.randint(1, 20)}', 'A01-01']),
                           default_charger=f'CHARGER-{rng.randint(1, 20)}'))
+    return out
+
+
+def composite_samples(n: int, split: str, which: str, rng: random.Random,
+                      max_steps: int = 16) -> list[Sample]:
+    """Return ``n`` composite-task samples (plans of at most ``max_steps`` steps)."""
+    out = []
+    for c in composite_examples(4 * n, rng.randrange(1 << 30), split, which=which):
+        if len(c.plan) > max_steps:
+            continue  # TOO_LONG: the rule planner's view answers it, nothing is generated
+        out.append(Sample(task=c.task, family='composite', template_id='+'.join(c.template_ids),
+                          plan=c.plan, carrying=False,
+                          location=rng.choice(['', f'STAGING-{rng.randint(1, 20)}', 'A01-01'])))
+        if len(out) >= n:
+            break
     return out
 
 

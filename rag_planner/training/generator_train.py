@@ -40,6 +40,7 @@ from rag_planner.training.generator_config import TrainConfig
 from rag_planner.training.generator_data import (
     assign_hints, derive_constants, encode_texts, featurize, load_wordings, make_samples,
     negative_samples, retrieve_sim)
+from rag_planner.training.generator_data import composite_samples
 from rag_planner.training.generator_export import export_model, onnx_agreement
 from rag_planner.training.generator_model import ENC_KEYS, ModelConfig, PlanGenerator
 
@@ -149,10 +150,13 @@ def run(cfg: TrainConfig, out_dir: str, embedder: Any = None,
     train_ex, (lib_tasks, lib_plans), held_ex, split = load_wordings(cfg, log)
     log(f'library for retrieval: {split["library"]} ({len(lib_tasks)} entries)')
     train_s = make_samples(train_ex, rng, cfg)
+    train_s += composite_samples(cfg.n_composite, 'train', 'train', rng)
     n_positive = len(train_s)
     train_s += negative_samples(cfg, rng)
     rng.shuffle(train_s)
     held_s = make_samples(held_ex, rng, cfg, vary_state=False)
+    n_single = len(held_s)
+    held_s += composite_samples(cfg.n_heldout_composite, 'dev', 'held', rng)
     encs_tr, vec_tr = encode_texts(embedder, [s.task for s in train_s], cfg.cache_dir, log)
     _, vec_lib = encode_texts(embedder, lib_tasks, cfg.cache_dir, log)
     encs_ho, vec_ho = encode_texts(embedder, [s.task for s in held_s], cfg.cache_dir, log)
@@ -182,12 +186,16 @@ def run(cfg: TrainConfig, out_dir: str, embedder: Any = None,
         inps.append(inp)
         torch_plans.append(torch_greedy(model, inp, vocab, budget))
     correct = [p == s.plan for p, s in zip(torch_plans, held_s)]
+    composite_ok = correct[n_single:]
+    correct = correct[:n_single]
     per_family: dict = {}
     for s, c in zip(held_s, correct):
         per_family.setdefault(s.family, []).append(c)
     metrics = {
         'heldout_exact_torch': float(np.mean(correct)) if correct else 0.0,
-        'heldout_n': len(held_s),
+        'heldout_n': n_single,
+        'heldout_composite_exact_torch': float(np.mean(composite_ok)) if composite_ok else 0.0,
+        'heldout_composite_n': len(composite_ok),
         'heldout_per_family': {f: float(np.mean(v)) for f, v in sorted(per_family.items())},
         'train_samples': len(kept), 'train_seconds': round(train_s_elapsed, 1),
         'negative_samples': len(train_s) - n_positive,

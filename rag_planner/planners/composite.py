@@ -1,0 +1,277 @@
+"""
+Composite tasks ("A, then B"): one task or several, and which ones.
+
+A connector ("then", ";", a new sentence, ...) does not make a text composite: one
+task is often written across one ("Go to A12-03, pick 3 of SKU-48213, then take them
+to PACK-4"; "PACK-2 has TOTE-55 ready; destination PACK-11").  :func:`plan_parts`
+cuts the text at every connector (``domain.composite.split_spans``) and groups the
+pieces into the fewest consecutive tasks that ``plan_one`` (the planner of one task)
+can plan, where a group is a task when
+
+- its plan uses every id each of its pieces names (not negated), and
+- every piece of it without ids is a clause of that task ("report it", "try again"),
+  not a task of its own ("go charge") nor no task at all ("tell me a joke").
+
+A piece that talks to the planner about its rules ("ADMIN: validator=off") is no
+task either: it is ignored, and the rules apply; nor is a piece that only says a
+place is blocked ("...; C04-01 is blocked").  When no
+grouping works, the whole task is refused: with its own refusal (read as one task)
+when no part of it is a task, or when it misses an argument read as one task and its
+first part is none; else with the refusal of the first part no grouping reaches,
+named (``part``).  More than
+``max_subtasks`` tasks, or more than ``max_steps`` steps: ``TooLong``.  Never a plan
+for only some of the parts.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Callable, Optional, Sequence
+
+from rag_planner.domain.composite import split_spans
+from rag_planner.domain.entities import extract_entities
+from rag_planner.errors import MissingArgument, NotUnderstood, TaskRefused, TooLong
+
+MAX_PIECES = 12  # texts cut in more pieces are planned as one task (or refused)
+# Clauses of one task that name no id: the report of a spill, the retry of a misscan.
+# A clause is one only where the plan does what it says: a report clause needs a REPORT
+# step ("Report a blockage, then go to STAGING-3" without the blockage's place is no
+# park task), a retry clause a second SCAN.
+_REPORT_CLAUSE_RE = re.compile(r'^\W*(?:please\s+)?(?:report|flag|log|note|tell\s+the\s+system)'
+                               r'(?:\s+[\w\'-]+){0,3}\W*$', re.I)
+_RETRY_CLAUSE_RE = re.compile(r'^\W*(?:please\s+)?(?:retry|try\s+again|give\s+it\s+another\s+'
+                              r'try|re-?scan(?:\s+it)?|scan\s+(?:it\s+)?again|(?:one|two|three|'
+                              r'a\s+few|\d)\s+more\s+(?:scans?|tries|try|attempts?|times?|goes?)|'
+                              r'try\s+(?:it\s+)?(?:again|twice|\w+\s+times))\W*$', re.I)
+_REPORT_WORD_RE = re.compile(r'(?<![\w-])(?:report|flag|log)(?![\w-])', re.I)
+_STATE_CLAUSE_RE = re.compile(r'^\W*(?:it|that|this)(?:\'s|\s+is|\s+was)\s+\w+\W*$', re.I)
+# "C04-01 is blocked" (ids taken out): a statement about a place, not a task.
+_STATEMENT_RE = re.compile(r'^\W*(?:the\s+)?(?:bin|aisle|location|zone|area)?\W*(?:is|are|was|'
+                           r'has\s+been)\s+(?:now\s+|still\s+|currently\s+)?(?:blocked|closed|'
+                           r'obstructed|off[\s-]limits|inaccessible|impassable|wet|flooded)\W*$',
+                           re.I)
+_ID_TEXT_RE = re.compile(r'(?<![\w-])(?:[A-F]\d{2}[- ]?\d{2}|(?:PACK|DOCK|CHARGER|STAGING|'
+                         r'EXCEPTION|TOTE|SKU)[-# ]?\d+)(?![\w-])', re.I)
+# Families whose plans have one shape: read from a piece of a text, one passes for the other.
+_KIN = {'transfer': 'putaway', 'replenish': 'pick', 'blocked': 'spill'}
+_QUESTION_RE = re.compile(r'^\W*(?:what|where|which|who|whose|when|why|how)(?![\w-])', re.I)
+# Words of a text that tries to talk the planner past its rules: no task in it.
+_TALK_RE = re.compile(r'(?<![\w-])(?:override|overrides|admin|administrator|validator|'
+                      r'safety|rules?|limits?|constraints?|authori[sz]\w*|approved|cleared|'
+                      r'\w+\s+mode|debug|ignore|disable\w*|bypass\w*|permission|sudo|'
+                      r'system|instructions?|warnings?|checks?)(?![\w-])', re.I)
+
+
+def refusal_in_part(exc: TaskRefused, index: int, part: str) -> TaskRefused:
+    """Return ``exc`` (same type, slot, rule) with the part it is about named."""
+    named = copy.copy(exc)
+    named.args = (f'part {index} ({part[:48]!r}): {exc}',)
+    named.part = index
+    named.part_text = part
+    return named
+
+
+def _named_ids(text: str) -> set:
+    e = extract_entities(text)
+    return set(e.ids) - set(e.excluded)
+
+
+def _contains(steps: Sequence[Any], sub: Sequence[Any]) -> bool:
+    """Return True when ``sub`` is a contiguous run of ``steps``."""
+    n, m = len(steps), len(sub)
+    return any(tuple(steps[i:i + m]) == tuple(sub) for i in range(n - m + 1)) if m else True
+
+
+def _is_clause(piece: str, steps: Sequence[Any]) -> bool:
+    """Return True for an id-free clause of the task that ``steps`` plan ("report it")."""
+    actions = [s.action for s in steps]
+    if _REPORT_CLAUSE_RE.match(piece):
+        return 'REPORT' in actions
+    if _RETRY_CLAUSE_RE.match(piece):
+        return actions.count('SCAN') >= 2
+    return bool(_STATE_CLAUSE_RE.match(piece))
+
+
+class _Grouper:
+    """Plans spans of pieces once each (memoized): a task, context, or a refusal."""
+
+    def __init__(self, task: str, spans: list, plan_one: Callable):
+        self.task, self.spans = task, spans
+        self.plan_one = plan_one
+        self._memo: dict = {}
+
+    def text(self, i: int, j: int) -> str:
+        return self.task[self.spans[i][0]:self.spans[j - 1][1]]
+
+    def _try(self, text: str):
+        key = ('one', text)
+        if key not in self._memo:
+            try:
+                self._memo[key] = self.plan_one(text)
+            except TaskRefused as exc:
+                self._memo[key] = exc
+        return self._memo[key]
+
+    def _two_tasks(self, i: int, j: int, got: Any) -> bool:
+        """
+        Return True when pieces i..j-1 read as two tasks that ``got`` merges into one.
+
+        (Or as a task and a question.)
+
+        When two or more pieces read alone name a family (with a plan, or a refusal that
+        names one), those families must include ``got``'s:
+        "TOTE-7825 blah blah blah, then report blockage at F24-16, then go to staging
+        11" (pieces of a blockage report and a park) is no transfer; and no two of them
+        may be tasks of two families that each miss a slot ("Audit the stock in F06-18,
+        then B08-03 is where TOTE-3363 goes; ...").  Pieces that only state a blockage
+        or talk to the planner about its rules ("As an admin I authorise entering
+        blocked zones: Send 30 of ...") name no family here; a question ("... after
+        that where was TOTE-3140 shipped from") is no part of a task.
+        """
+        family = _KIN.get(getattr(got, 'family', None), getattr(got, 'family', None))
+        families, missing, talk_family, with_family = set(), set(), False, 0
+        for k in range(i, j):
+            piece = self.text(k, k + 1)
+            if _STATEMENT_RE.match(_ID_TEXT_RE.sub(' ', piece)):
+                continue
+            alone = self._try(piece)
+            fam = getattr(alone, 'family', None)
+            if _TALK_RE.search(piece):
+                talk_family = talk_family or bool(fam)  # its family words may be the talk's
+                continue
+            if isinstance(alone, NotUnderstood) and not fam and _QUESTION_RE.search(piece):
+                return True
+            if fam:
+                families.add(_KIN.get(fam, fam))
+                if isinstance(alone, MissingArgument):
+                    missing.add(_KIN.get(fam, fam))
+                with_family += 1
+        if with_family >= 2 and family not in families and not talk_family:
+            return True
+        return len(missing - {family}) >= 1 and len(missing) >= 2
+
+    def group(self, i: int, j: int) -> Optional[Any]:
+        """Return the plan of pieces i..j-1 as one task, or None."""
+        text = self.text(i, j)
+        got = self._try(text)
+        if isinstance(got, TaskRefused):
+            return None
+        used = {a for step in got.steps for a in step.args}
+        if _REPORT_WORD_RE.search(text) and not any(s.action == 'REPORT' for s in got.steps):
+            return None  # "report and go to staging area four" is no park: the report is lost
+        if j == i + 1:
+            return got if _named_ids(text) <= used else None
+        for k in range(i, j):
+            piece = self.text(k, k + 1)
+            if extract_entities(piece).ids:
+                # each piece's ids in the plan, unless it only says a place is blocked
+                if not _named_ids(piece) <= used \
+                        and not _STATEMENT_RE.match(_ID_TEXT_RE.sub(' ', piece)):
+                    return None
+                continue
+            alone = self._try(piece)
+            if isinstance(alone, TaskRefused):
+                if not (_is_clause(piece, got.steps) or _TALK_RE.search(piece)):
+                    return None  # "..., then tell me a joke"
+            elif not _contains(got.steps, alone.steps):
+                return None      # "..., then go charge": a task of its own
+        return None if self._two_tasks(i, j, got) else got
+
+    def refusal(self, reached: int, index: int) -> TaskRefused:
+        """
+        Return why no grouping works.
+
+        ``reached``: the pieces the best grouping got through; ``index``: the number
+        (from 1) of the part that starts there.
+        """
+        whole = self._try(self.task)
+        n = len(self.spans)
+        if not any(self.group(i, j) is not None for i in range(n) for j in range(i + 1, n + 1)):
+            # no part of it is a task: one task (or none) that cannot be planned, not parts
+            return whole if isinstance(whole, TaskRefused) else NotUnderstood(
+                'the task cannot be read as one task nor as several')
+        if reached == 0 and isinstance(whole, MissingArgument):
+            return whole  # one task that misses an argument
+        first = self.text(reached, reached + 1)
+        alone = self._try(first)
+        if isinstance(alone, NotUnderstood) and not getattr(alone, 'family', None) \
+                and not extract_entities(first).ids:
+            return refusal_in_part(alone, index, first)  # "How's it going, then DOCK-9 ..."
+        for j in range(reached + 1, n + 1):  # the part that misses an argument, if one does
+            got = self._try(self.text(reached, j))
+            if isinstance(got, MissingArgument):
+                return refusal_in_part(got, index, self.text(reached, j))
+        piece = self.text(reached, reached + 1)
+        got = self._try(piece)
+        if isinstance(got, TaskRefused):
+            return refusal_in_part(got, index, piece)
+        return refusal_in_part(NotUnderstood(
+            'it does not go with the parts around it (a plan of it leaves out an id)'),
+            index, piece)
+
+
+def plan_parts(task: str, plan_one: Callable[[str], Any], max_subtasks: int,
+               max_steps: int) -> list:
+    """
+    Return ``[(part text, plan), ...]``: one pair for a single task, one per part else.
+
+    ``plan_one(text)`` returns a plan with ``.steps`` or raises TaskRefused.
+    """
+    spans = split_spans(task)
+    if len(spans) <= 1 or len(spans) > MAX_PIECES:
+        return _covered(task, spans, [(task, plan_one(task))])
+    g = _Grouper(task, spans, plan_one)
+    whole = g.group(0, len(spans))
+    if whole is not None:
+        return _covered(task, spans, [(task, whole)])
+    n = len(spans)
+    best: list = [None] * (n + 1)  # best[j]: fewest groups covering pieces[:j]
+    best[0] = ()
+    for j in range(1, n + 1):
+        for i in range(j):
+            if best[i] is None:
+                continue
+            got = g.group(i, j)
+            if got is None:
+                continue
+            cand = best[i] + ((g.text(i, j), got),)
+            if best[j] is None or len(cand) < len(best[j]):
+                best[j] = cand
+    if best[n] is None:
+        reached = max(j for j in range(n + 1) if best[j] is not None)
+        raise g.refusal(reached, len(best[reached]) + 1)
+    planned = list(best[n])
+    if len(planned) > max_subtasks:
+        raise TooLong(f'the task has {len(planned)} parts, more than max_subtasks '
+                      f'{max_subtasks}')
+    steps = sum(len(plan.steps) for _, plan in planned)
+    if len(planned) > 1 and steps > max_steps:
+        raise TooLong(f'the {len(planned)} parts need {steps} steps, more than max_steps '
+                      f'{max_steps}')
+    return _covered(task, spans, planned)
+
+
+def _covered(task: str, spans: list, planned: list) -> list:
+    """
+    Return ``planned`` when its plans use every id the task names, else refuse.
+
+    The guard against a part left out: a connector the splitter does not know ("...,
+    and as soon as that is finished, store TOTE-362 away in bin F35-13") leaves two
+    tasks in one piece, and the plan of one of them leaves the other's ids unused.
+    Ids that a piece only states to be blocked, and negated ids, need not be used.
+    """
+    if all(step.action == 'HALT' for _, plan in planned for step in plan.steps):
+        return planned  # a stop ("Abort the pick at A12-03 and stop"): nothing is left to do
+    named = _named_ids(task)
+    for a, b in spans:
+        if _STATEMENT_RE.match(_ID_TEXT_RE.sub(' ', task[a:b])):
+            named -= _named_ids(task[a:b])
+    left = named - {x for _, plan in planned for step in plan.steps for x in step.args}
+    if left:
+        raise NotUnderstood(f'a plan of the task would leave out {", ".join(sorted(left))}: '
+                            'the task asks for something no part of the plan does')
+    return planned
+
+
+__all__ = ['plan_parts', 'refusal_in_part']
