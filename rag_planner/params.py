@@ -73,6 +73,9 @@ PLANNER_PARAMS: tuple = (
               1000, 1e10),
     ParamSpec('cache_size', 4096, 'Entries of the retrieval cache.', 0, 10_000_000,
               read_only=True),
+    ParamSpec('skeleton_cache_size', 4096, 'Plan skeletons by masked wording (a repeated '
+              'wording the generator agreed on skips embedding and generation); 0: off.',
+              0, 10_000_000, read_only=True),
     ParamSpec('safety.max_steps', 16, 'Longest plan accepted.', *LIMITS['max_steps']),
     ParamSpec('safety.max_pick_qty', 20, 'Largest PICK quantity; a task asking for more is '
               'refused as UNSAFE_TASK.', *LIMITS['max_pick_qty']),

@@ -62,7 +62,8 @@ def build_planner(config: PlannerConfig, state_dir: str,
         reason = f'generator unavailable ({type(exc).__name__}: {exc}); retrieval baseline ' \
                  'answers'
         return RetrievalPlanner(retriever, degraded_reason=reason), [reason]
-    return GeneratedPlanner(retriever, wrap('generate', generator)), []
+    return GeneratedPlanner(retriever, wrap('generate', generator),
+                            skeleton_cache_size=config['skeleton_cache_size']), []
 
 
 def save_recent(planner: Planner, state_dir: Optional[str]) -> int:

@@ -27,6 +27,7 @@ from rag_planner.planners.base import PlanContext, PlanResult
 from rag_planner.planners.retrieval_baseline import (
     degraded_retrieval, RetrievalPlanner, retrieve_stage)
 from rag_planner.planners.rule_based import rule_plan
+from rag_planner.planners.skeleton_cache import SkeletonCache
 
 
 def rule_hint(task: str, state: Any = None, cfg: Any = None,
@@ -96,10 +97,11 @@ class GeneratedPlanner(RetrievalPlanner):
 
     name = Source.GENERATED
 
-    def __init__(self, retriever, generator):
+    def __init__(self, retriever, generator, skeleton_cache_size: int = 4096):
         """Use ``retriever`` (its embedder's token states) and a loaded ``generator``."""
         super().__init__(retriever)
         self.generator = generator
+        self.skeletons = SkeletonCache(skeleton_cache_size)
 
     def plan(self, context: PlanContext) -> PlanResult:
         """
@@ -125,6 +127,14 @@ class GeneratedPlanner(RetrievalPlanner):
                 # of its own, all of the task's ids used, all valid.
                 raise
             rule_view = None  # a wording it does not know: the generator decides
+        charger = context.safety.default_charger
+        if rule_view is not None:
+            # a wording the generator already agreed on with the rule planner: its plan
+            # of this task is the rule plan again (planners/skeleton_cache.py)
+            hit = self.skeletons.get(context.task, state, charger)
+            if hit is not None and hit[0] == rule_view:
+                return PlanResult(rule_view, Source.GENERATED, (), hit[1], True, '',
+                                  note='plan skeleton cache', rule_steps=rule_view)
         retrieval = retrieve_stage(self.retriever, context, need_encoded=True)
         encoded = retrieval.encoded
         if encoded is None or not np.all(np.isfinite(encoded.token_states)):
@@ -154,6 +164,8 @@ class GeneratedPlanner(RetrievalPlanner):
             # charger fits any text ("make me a coffee").  Not understood, never guessed.
             raise NotUnderstood('the rule planner does not understand the task and the '
                                 'generated plan uses none of its ids')
+        if rule_view is not None and tuple(generation.steps) == rule_view:
+            self.skeletons.put(context.task, state, charger, rule_view, generation.confidence)
         code, note = degraded_retrieval(retrieval)
         return PlanResult(tuple(generation.steps), Source.GENERATED, tuple(retrieval.ids),
                           generation.confidence, retrieval.cache_hit, '', degraded=code,
