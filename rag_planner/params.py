@@ -76,21 +76,28 @@ PLANNER_PARAMS: tuple = (
     ParamSpec('skeleton_cache_size', 4096, 'Plan skeletons by masked wording (a repeated '
               'wording the generator agreed on skips embedding and generation); 0: off.',
               0, 10_000_000, read_only=True),
-    ParamSpec('safety.max_steps', 16, 'Longest plan accepted.', *LIMITS['max_steps']),
+    # The safety limits are read-only: given at start (launch parameters, a parameter
+    # file), never changed over the network (DESIGN.md, "Safety rules").
+    ParamSpec('safety.max_steps', 16, 'Longest plan accepted.', *LIMITS['max_steps'],
+              read_only=True),
     ParamSpec('safety.max_pick_qty', 20, 'Largest PICK quantity; a task asking for more is '
-              'refused as UNSAFE_TASK.', *LIMITS['max_pick_qty']),
+              'refused as UNSAFE_TASK.', *LIMITS['max_pick_qty'], read_only=True),
     ParamSpec('safety.min_battery_pct', 15.0, 'Below this battery only charging or HALT.',
-              *LIMITS['min_battery_pct']),
-    ParamSpec('safety.default_charger', 'CHARGER-1', 'Charger of the low-battery plan.'),
+              *LIMITS['min_battery_pct'], read_only=True),
+    ParamSpec('safety.default_charger', 'CHARGER-1', 'Charger of the low-battery plan.',
+              read_only=True),
     ParamSpec('safety.low_battery_policy', 'charge_first', 'Below min_battery_pct: '
               'charge_first (charge at default_charger, then the task, as one plan; '
               'UNSAFE_TASK when that does not fit in max_steps) or charge_only '
               '(UNSAFE_TASK with the charge plan as the safe action).',
-              choices=LOW_BATTERY_POLICIES),
+              choices=LOW_BATTERY_POLICIES, read_only=True),
     ParamSpec('max_subtasks', 3, 'Most parts of a composite task ("A, then B"); more: '
-              'TOO_LONG.', *LIMITS['max_subtasks']),
-    ParamSpec('fault.stage', '', 'Fault injection (tests, demos): embed | retrieve | generate; '
-              'empty = off.', choices=('', 'embed', 'retrieve', 'generate')),
+              'TOO_LONG.', *LIMITS['max_subtasks'], read_only=True),
+    ParamSpec('allow_fault_injection', False, 'Accept the fault.* parameters (tests, bench, '
+              'demos); given at start only, off on a robot.', read_only=True),
+    ParamSpec('fault.stage', '', 'Fault injection (tests, demos; only with '
+              'allow_fault_injection): embed | retrieve | generate; empty = off.',
+              choices=('', 'embed', 'retrieve', 'generate')),
     ParamSpec('fault.mode', 'delay', 'Injected fault: delay | hang | error | garbage.',
               choices=('delay', 'hang', 'error', 'garbage')),
     ParamSpec('fault.delay_ms', 200.0, 'Delay of fault.mode delay.', 0.0, 600000.0),

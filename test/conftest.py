@@ -136,8 +136,11 @@ def start_planner(start_node, tmp_path):
         state = tmp_path / ('state' + ns.replace('/', '_'))
         pipeline = () if any(a.startswith('pipeline:=') for a in extra) else \
             ('-p', 'pipeline:=rule_based')
+        # tests inject faults; test_node_params starts nodes without the permission
+        faults = () if any(a.startswith('allow_fault_injection:=') for a in extra) else \
+            ('-p', 'allow_fault_injection:=true')
         return start_node('rag_planner.ros.plan_server', '-r', f'__ns:={ns}',
-                          '-p', f'state_dir:={state}', *pipeline, *extra)
+                          '-p', f'state_dir:={state}', *pipeline, *faults, *extra)
     return start
 
 

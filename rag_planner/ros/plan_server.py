@@ -16,6 +16,7 @@ from rag_planner_interfaces.srv import GetPlan
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult)
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 
@@ -62,6 +63,13 @@ class PlanServer(Node):
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
         config = PlannerConfig.from_dict(
             {spec.name: self.get_parameter(spec.name).value for spec in PLANNER_PARAMS})
+        if config['fault.stage'] and not config['allow_fault_injection']:
+            # a fault given at start on a node that does not allow faults: never injected
+            self.get_logger().error(
+                f'fault.stage {config["fault.stage"]!r} ignored: fault injection needs '
+                'allow_fault_injection:=true at start')
+            config = config.with_value('fault.stage', '')
+            self.set_parameters([Parameter('fault.stage', value='')])
         self.add_on_set_parameters_callback(self._check_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
 
@@ -94,7 +102,13 @@ class PlanServer(Node):
 
     # ------------------------------------------------------------- parameters
     def _check_parameters(self, params) -> SetParametersResult:
+        # (read-only parameters, safety.* among them, rclpy refuses before this is called)
+        allow_faults = self.get_parameter('allow_fault_injection').value
         for param in params:
+            if param.name.startswith('fault.') and not allow_faults:
+                return SetParametersResult(
+                    successful=False, reason=f'{param.name}: fault injection is off on this '
+                    'node (start it with allow_fault_injection:=true)')
             try:
                 check_param(param.name, param.value)
             except ValueError as exc:

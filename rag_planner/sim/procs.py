@@ -41,7 +41,9 @@ class PlannerProcess:
         """Return the command line that starts the server."""
         args = [sys.executable, '-m', self.module, '--ros-args',
                 '-r', f'__ns:={self.namespace}']
-        for name, value in self.params.items():
+        # the simulator and the bench inject faults (fault timelines): allowed here only
+        params = {'allow_fault_injection': True, **self.params}
+        for name, value in params.items():
             if isinstance(value, bool):
                 value = 'true' if value else 'false'
             args += ['-p', f'{name}:={value}']
