@@ -93,6 +93,9 @@ PLANNER_PARAMS: tuple = (
               choices=LOW_BATTERY_POLICIES, read_only=True),
     ParamSpec('max_subtasks', 3, 'Most parts of a composite task ("A, then B"); more: '
               'TOO_LONG.', *LIMITS['max_subtasks'], read_only=True),
+    ParamSpec('heartbeat_period_s', 0.5, 'Period of the ~/heartbeat the planner publishes '
+              'even when idle (diagnostic_msgs/DiagnosticStatus; the diagnostics node reads '
+              'it for liveness).', 0.05, 10.0, read_only=True),
     ParamSpec('allow_fault_injection', False, 'Accept the fault.* parameters (tests, bench, '
               'demos); given at start only, off on a robot.', read_only=True),
     ParamSpec('fault.stage', '', 'Fault injection (tests, demos; only with '

@@ -8,13 +8,16 @@ work and hold the deadline; the executor only moves messages.
 """
 
 import itertools
+import os
 import sys
 import time
 
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
 from rag_planner_interfaces.srv import GetPlan
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult)
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -52,6 +55,9 @@ def _descriptor(spec) -> ParameterDescriptor:
             desc.integer_range = [IntegerRange(
                 from_value=int(spec.min_value), to_value=int(spec.max_value), step=0)]
     return desc
+
+
+DUPLICATE_CHECK_S = 2.0  # after start: discovery has seen the graph by then (loopback)
 
 
 class PlanServer(Node):
@@ -96,9 +102,49 @@ class PlanServer(Node):
                                                 qos_profile=SERVICE_QOS)
         self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request,
                                  REQUEST_QOS)
+        # Liveness: a heartbeat on the steady clock (sim time may stop), from the executor
+        # thread that serves the requests too, so a hung executor stops it.
+        self._started = time.monotonic()
+        self._heartbeat = self.create_publisher(DiagnosticStatus, '~/heartbeat', 10)
+        self.create_timer(config['heartbeat_period_s'], self._beat,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+        # A second planner of the same name answers the same service: say so once
+        # discovery has had time to see it.
+        self._duplicates = 0
+        self._name_check = self.create_timer(
+            DUPLICATE_CHECK_S, self._check_duplicate_name,
+            clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f'ready: primary path {self.engine.primary_name}, deadline '
             f'{config["deadline_ms"]:g} ms, state in {state_dir}')
+
+    def _check_duplicate_name(self) -> None:
+        self._name_check.cancel()
+        me = (self.get_name(), self.get_namespace())
+        self._duplicates = sum(1 for n in self.get_node_names_and_namespaces() if n == me) - 1
+        if self._duplicates > 0:
+            self.get_logger().error(
+                f'{self._duplicates} other node(s) named {self.get_fully_qualified_name()} on '
+                'the graph: requests to this name reach all of them (give each planner its '
+                'own namespace)')
+
+    def _beat(self) -> None:
+        counters = self.engine.counters.snapshot()
+        stuck = int(counters.get('stuck_now', 0))
+        primary = self.engine.primary
+        values = {'state': 'active', 'primary_path': self.engine.primary_name,
+                  'generation': str(getattr(getattr(primary, 'generator', None), 'model_id', '')
+                                    or ''),
+                  'uptime_s': f'{time.monotonic() - self._started:.1f}',
+                  'stuck_workers': str(stuck), 'pid': str(os.getpid()),
+                  'same_name_nodes': str(self._duplicates)}
+        problems = ([f'{stuck} stuck workers'] if stuck else []) + (
+            [f'{self._duplicates} other nodes of this name'] if self._duplicates > 0 else [])
+        self._heartbeat.publish(DiagnosticStatus(
+            level=DiagnosticStatus.WARN if problems else DiagnosticStatus.OK,
+            name=self.get_fully_qualified_name(), hardware_id=self.get_fully_qualified_name(),
+            message='; '.join(problems) or 'active',
+            values=[KeyValue(key=k, value=v) for k, v in values.items()]))
 
     # ------------------------------------------------------------- parameters
     def _check_parameters(self, params) -> SetParametersResult:
