@@ -409,3 +409,18 @@ def test_an_invalid_plan_nobody_else_understands_is_not_understood_not_late():
     out = ask(eng, task='please sing a song')
     assert out.error == ErrorCode.NO_PLAN_IN_TIME and out.steps == (Step('HALT'),)
     eng.close()
+
+
+def test_a_request_taken_past_its_deadline_is_answered_at_once_and_counted():
+    from rag_planner.domain.answers import Fallback
+    from rag_planner.domain.robot_state import RobotState
+    eng = PlanningEngine(PlannerConfig.from_dict({'pipeline': 'rule_based'}))
+    try:
+        late = PlanRequestData('Go charge at CHARGER-3.', RobotState('r1', 'DOCK-1', 80.0),
+                               150.0, 'late', received=time.monotonic() - 0.4)
+        out = eng.plan(late)
+        assert out.fallback == Fallback.OVERLOAD and 'waited' in out.fallback_reason
+        assert out.times.total_ms >= 400.0 and not out.slo_met
+        assert eng.counters.snapshot()['late_on_arrival'] == 1
+    finally:
+        eng.close()

@@ -97,3 +97,29 @@ def test_a_second_planner_of_the_same_name_is_reported_at_start(start_planner, p
     assert wait_until(lambda: any(kv.key == 'same_name_nodes' and kv.value == '1'
                                   for b in beats[-4:] for kv in b.values), 10.0)
     assert first.proc.poll() is None and second.proc.poll() is None
+
+
+def test_the_deadline_counts_from_the_arrival_of_a_queued_request(start_planner, probe):
+    """A request that waits in the middleware (here: the server is stopped) is late."""
+    from rag_planner_interfaces.msg import PlanRequest, PlanResult
+    from conftest import state
+    server = start_planner('/t_arrive')
+    results = probe.listen(PlanResult, '/t_arrive/rag_planner/plan_result')
+    pub = probe.publisher(PlanRequest, '/t_arrive/rag_planner/plan_request')
+    assert wait_until(lambda: pub.get_subscription_count() > 0, 20.0)
+    pub.publish(PlanRequest(request_id='warm', task='Go charge at CHARGER-3.',
+                            state=state(), deadline_ms=150))
+    assert wait_until(lambda: len(results) == 1, 10.0) and results[0].success
+    server.proc.send_signal(signal.SIGSTOP)
+    try:
+        pub.publish(PlanRequest(request_id='queued', task='Go charge at CHARGER-3.',
+                                state=state(), deadline_ms=150))
+        time.sleep(0.6)
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    assert wait_until(lambda: len(results) == 2, 10.0)
+    late = results[1]
+    assert late.request_id == 'queued'
+    # counted from arrival: 600 ms old, past its deadline, so the fallback chain answered
+    # at once (its plan is the rule plan, the same here) and the SLO is reported missed
+    assert late.latency.total_ms >= 500.0 and not late.slo_met

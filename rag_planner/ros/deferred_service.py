@@ -30,7 +30,7 @@ class DeferredServiceExecutor(SingleThreadedExecutor):
         self._send_lock = threading.Lock()
 
     def defer(self, service: Service, handler: Callable) -> None:
-        """Route ``service``'s requests to ``handler(request, respond)``."""
+        """Route ``service``'s requests to ``handler(request, respond, header)``."""
         self._deferred[service] = handler
 
     def _take_service(self, srv):
@@ -53,5 +53,5 @@ class DeferredServiceExecutor(SingleThreadedExecutor):
                     pass
 
         async def _execute():
-            handler(request, respond)
+            handler(request, respond, header)
         return _execute

@@ -29,6 +29,7 @@ from rag_planner.planners.factory import build_planner, save_recent
 from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
 from rag_planner.ros.deferred_service import DeferredServiceExecutor
 from rag_planner.ros.node_main import run_node
+from rag_planner.serving.arrival import arrival_monotonic
 from rag_planner.serving.engine import GIL_SWITCH_INTERVAL_S, PlanningEngine
 from rag_planner.serving.faults import fault_spec, FaultInjector
 from rag_planner.serving.incident_log import IncidentLog
@@ -57,7 +58,20 @@ def _descriptor(spec) -> ParameterDescriptor:
     return desc
 
 
-DUPLICATE_CHECK_S = 2.0  # after start: discovery has seen the graph by then (loopback)
+def _arrival(*stamps_ns) -> float:
+    """
+    Return when a request the middleware stamped ``stamps_ns`` arrived (monotonic).
+
+    The earliest trusted stamp: the sender's (``source_timestamp``) also covers a
+    receiving process that could not read its socket (stopped, swapped out), the
+    receiver's (``received_timestamp``) a sender whose clock is off.
+    """
+    now_ns, now = time.time_ns(), time.monotonic()
+    return min([arrival_monotonic(s, now_ns, now) for s in stamps_ns] + [now])
+
+
+DUPLICATE_CHECK_S = 2.0  # after start, and again: a planner of the same name on the graph
+DUPLICATE_CHECKS = 5
 
 
 class PlanServer(Node):
@@ -110,7 +124,7 @@ class PlanServer(Node):
                           clock=Clock(clock_type=ClockType.STEADY_TIME))
         # A second planner of the same name answers the same service: say so once
         # discovery has had time to see it.
-        self._duplicates = 0
+        self._duplicates, self._name_checks = 0, 0
         self._name_check = self.create_timer(
             DUPLICATE_CHECK_S, self._check_duplicate_name,
             clock=Clock(clock_type=ClockType.STEADY_TIME))
@@ -119,10 +133,14 @@ class PlanServer(Node):
             f'{config["deadline_ms"]:g} ms, state in {state_dir}')
 
     def _check_duplicate_name(self) -> None:
-        self._name_check.cancel()
+        # a few looks over the first seconds: discovery on a loaded machine takes a while
+        self._name_checks += 1
+        if self._name_checks >= DUPLICATE_CHECKS:
+            self._name_check.cancel()
         me = (self.get_name(), self.get_namespace())
-        self._duplicates = sum(1 for n in self.get_node_names_and_namespaces() if n == me) - 1
-        if self._duplicates > 0:
+        found = sum(1 for n in self.get_node_names_and_namespaces() if n == me) - 1
+        if found > self._duplicates:
+            self._duplicates = found
             self.get_logger().error(
                 f'{self._duplicates} other node(s) named {self.get_fully_qualified_name()} on '
                 'the graph: requests to this name reach all of them (give each planner its '
@@ -175,9 +193,14 @@ class PlanServer(Node):
                                deadline_ms=float(deadline_ms), request_id=request_id,
                                received=received)
 
-    def answer_get_plan(self, request, respond) -> None:
-        """Plan for a GetPlan request; ``respond(response)`` is called from an engine thread."""
-        received = time.monotonic()
+    def answer_get_plan(self, request, respond, header=None) -> None:
+        """
+        Plan for a GetPlan request; ``respond(response)`` is called from an engine thread.
+
+        The deadline counts from the request's arrival (``header``'s middleware stamp).
+        """
+        received = _arrival(getattr(header, 'source_timestamp', 0),
+                            getattr(header, 'received_timestamp', 0))
 
         def done(outcome: PlanOutcome) -> None:
             self._publish_event(outcome)
@@ -209,8 +232,10 @@ class PlanServer(Node):
         outcome = await future
         return self._response(outcome)
 
-    def _on_plan_request(self, msg: PlanRequest) -> None:
-        received = time.monotonic()
+    def _on_plan_request(self, msg: PlanRequest, info: dict) -> None:
+        # two arguments: rclpy passes the message info (the middleware's stamps) too
+        received = _arrival((info or {}).get('source_timestamp'),
+                            (info or {}).get('received_timestamp'))
 
         def done(outcome: PlanOutcome) -> None:
             self._publish_event(outcome)

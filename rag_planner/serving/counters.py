@@ -18,6 +18,7 @@ class EngineCounters:
     stuck_now: int = 0                # retired and still inside their stage
     late_results_dropped: int = 0
     disagreements: int = 0            # a valid learned plan differed from the rule plan
+    late_on_arrival: int = 0          # taken past its deadline: the fallback chain answered
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, n: int = 1) -> int:

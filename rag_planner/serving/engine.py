@@ -165,6 +165,15 @@ class PlanningEngine:
         pending.final_at = start + max(0.0, deadline_ms - cfg['fallback_reserve_ms']) / 1000.0
         pending.retrieval_at = min(pending.final_at,
                                    start + cfg['retrieval_timeout_ms'] / 1000.0)
+        late_ms = (time.monotonic() - pending.final_at) * 1000.0
+        if late_ms >= 0.0:
+            # it waited in the middleware past its deadline: no time to plan, answer now
+            self.counters.add('late_on_arrival')
+            self._fallback(pending, Fallback.OVERLOAD,
+                           f'overload: the request waited '
+                           f'{(time.monotonic() - start) * 1000.0:.0f} ms before it was '
+                           'taken, past its deadline')
+            return
         if self._pool.live() == 0:
             stuck = self.counters.snapshot()['stuck_now']
             self._fallback(pending, Fallback.DEGRADED,
