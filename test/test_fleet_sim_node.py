@@ -110,3 +110,11 @@ def test_fleet_sim_command_spawns_shared_planner_and_writes_report(tmp_path):
     assert wait_until(lambda: (out / 'events.mcap').exists(), 1.0)
     for name in ('latency_cdf.png', 'stage_breakdown.png', 'latency_timeline.png'):
         assert (out / name).stat().st_size > 1000
+
+
+def test_core_ms_per_plan_is_cpu_over_throughput():
+    from rag_planner.sim.bench_run import core_ms_per_plan
+    cpu = {'machine_cpu_pct': 80.0, 'pipeline_cpu_pct': 70.0, 'bench_client_cpu_pct': 30.0,
+           'pipeline_rss_mib': 250.0}
+    assert core_ms_per_plan(cpu, 100.0) == {'pipeline': 7.0, 'bench_client': 3.0}
+    assert core_ms_per_plan(cpu, 0.0) == {} and core_ms_per_plan(cpu, None) == {}

@@ -52,6 +52,19 @@ def _primary_of(proc: PlannerProcess) -> str:
     return log[at + len(marker):].split(',', 1)[0].strip()
 
 
+def core_ms_per_plan(cpu: dict, throughput_hz) -> dict:
+    """
+    Return process label -> CPU milliseconds per answered plan in a phase.
+
+    ``cpu`` holds each watched process's mean CPU % of one core (``<label>_cpu_pct``):
+    a process at 50 % answering 100 plans/s spends 5 core-ms per plan.
+    """
+    if not isinstance(throughput_hz, (int, float)) or not throughput_hz > 0:
+        return {}
+    return {key[:-len('_cpu_pct')]: pct * 10.0 / throughput_hz for key, pct in cpu.items()
+            if key.endswith('_cpu_pct') and key != 'machine_cpu_pct'}
+
+
 class Bench:
     """One benchmark run: servers, phases, the LLM, the report."""
 
@@ -135,6 +148,8 @@ class Bench:
         summary = phase_summary(result)
         self.sampler.sample_once()
         summary['cpu'] = self.sampler.window(result.t0_mono, result.t0_mono + result.wall_s)
+        summary['core_ms_per_plan'] = core_ms_per_plan(summary['cpu'],
+                                                       summary.get('throughput_hz'))
         return summary
 
     def accuracy_phase(self, node: FleetNode, label: str) -> object:
