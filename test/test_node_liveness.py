@@ -99,27 +99,33 @@ def test_a_second_planner_of_the_same_name_is_reported_at_start(start_planner, p
     assert first.proc.poll() is None and second.proc.poll() is None
 
 
-def test_the_deadline_counts_from_the_arrival_of_a_queued_request(start_planner, probe):
-    """A request that waits in the middleware (here: the server is stopped) is late."""
+def test_the_deadline_counts_from_the_arrival_of_a_queued_request(rclpy_context, probe,
+                                                                  tmp_path):
+    """A request whose middleware stamp is 600 ms old (it waited in the queue) is late."""
     from rag_planner_interfaces.msg import PlanRequest, PlanResult
+    from rclpy.parameter import Parameter
     from conftest import state
-    server = start_planner('/t_arrive')
-    results = probe.listen(PlanResult, '/t_arrive/rag_planner/plan_result')
-    pub = probe.publisher(PlanRequest, '/t_arrive/rag_planner/plan_request')
-    assert wait_until(lambda: pub.get_subscription_count() > 0, 20.0)
-    pub.publish(PlanRequest(request_id='warm', task='Go charge at CHARGER-3.',
-                            state=state(), deadline_ms=150))
-    assert wait_until(lambda: len(results) == 1, 10.0) and results[0].success
-    server.proc.send_signal(signal.SIGSTOP)
+    from rag_planner.ros.plan_server import PlanServer
+    server = PlanServer(context=rclpy_context, namespace='/t_arrive', parameter_overrides=[
+        Parameter('pipeline', value='rule_based'), Parameter('state_dir', value=str(tmp_path))])
     try:
-        pub.publish(PlanRequest(request_id='queued', task='Go charge at CHARGER-3.',
-                                state=state(), deadline_ms=150))
-        time.sleep(0.6)
+        results = probe.listen(PlanResult, '/t_arrive/rag_planner/plan_result')
+        assert wait_until(lambda: server.count_subscribers(
+            '/t_arrive/rag_planner/plan_result') > 0, 10.0)
+        now = time.time_ns()
+        for rid, age_ns in (('fresh', 0), ('queued', 600_000_000)):
+            # what rclpy hands the callback: the message and its info (the stamps)
+            server._on_plan_request(
+                PlanRequest(request_id=rid, task='Go charge at CHARGER-3.', state=state(),
+                            deadline_ms=150),
+                {'received_timestamp': now - age_ns, 'source_timestamp': now - age_ns})
+        assert wait_until(lambda: len(results) == 2, 10.0)
+        by_id = {r.request_id: r for r in results}
+        assert by_id['fresh'].success and by_id['fresh'].slo_met
+        late = by_id['queued']
+        # counted from arrival: past its deadline, the fallback chain answered at once
+        # (the rule plan, the same plan here) and the SLO is reported missed
+        assert late.latency.total_ms >= 550.0 and not late.slo_met
+        assert late.success
     finally:
-        server.proc.send_signal(signal.SIGCONT)
-    assert wait_until(lambda: len(results) == 2, 10.0)
-    late = results[1]
-    assert late.request_id == 'queued'
-    # counted from arrival: 600 ms old, past its deadline, so the fallback chain answered
-    # at once (its plan is the rule plan, the same here) and the SLO is reported missed
-    assert late.latency.total_ms >= 500.0 and not late.slo_met
+        server.destroy_node()

@@ -59,16 +59,16 @@ def _descriptor(spec) -> ParameterDescriptor:
     return desc
 
 
-def _arrival(*stamps_ns) -> float:
+def _arrival(received_ns, source_ns=0) -> float:
     """
-    Return when a request the middleware stamped ``stamps_ns`` arrived (monotonic).
+    Return when a request arrived here (monotonic), from the middleware's stamps.
 
-    The earliest trusted stamp: the sender's (``source_timestamp``) also covers a
-    receiving process that could not read its socket (stopped, swapped out), the
-    receiver's (``received_timestamp``) a sender whose clock is off.
+    The receiver's stamp (``received_timestamp``: the sample reached this process)
+    covers the wait in the executor's queue; the sender's is used only where the
+    receiver's is missing: it also counts discovery and resends before the first
+    delivery, which this planner does not control.
     """
-    now_ns, now = time.time_ns(), time.monotonic()
-    return min([arrival_monotonic(s, now_ns, now) for s in stamps_ns] + [now])
+    return arrival_monotonic(received_ns or source_ns, time.time_ns(), time.monotonic())
 
 
 DUPLICATE_CHECK_S = 2.0  # after start, and again: a planner of the same name on the graph
@@ -200,8 +200,8 @@ class PlanServer(Node):
 
         The deadline counts from the request's arrival (``header``'s middleware stamp).
         """
-        received = _arrival(getattr(header, 'source_timestamp', 0),
-                            getattr(header, 'received_timestamp', 0))
+        received = _arrival(getattr(header, 'received_timestamp', 0),
+                            getattr(header, 'source_timestamp', 0))
 
         def done(outcome: PlanOutcome) -> None:
             self._publish_event(outcome)
@@ -235,8 +235,8 @@ class PlanServer(Node):
 
     def _on_plan_request(self, msg: PlanRequest, info: dict) -> None:
         # two arguments: rclpy passes the message info (the middleware's stamps) too
-        received = _arrival((info or {}).get('source_timestamp'),
-                            (info or {}).get('received_timestamp'))
+        received = _arrival((info or {}).get('received_timestamp'),
+                            (info or {}).get('source_timestamp'))
 
         def done(outcome: PlanOutcome) -> None:
             self._publish_event(outcome)
