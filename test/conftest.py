@@ -19,8 +19,10 @@ from rag_planner.retrieval.index_build import build_index_dir
 try:  # the node tests' helpers; the core tests run without ROS
     from rag_planner_interfaces.msg import RobotState
     from rag_planner_interfaces.srv import GetPlan
+    from rcl_interfaces.srv import SetParameters
     import rclpy
     from rclpy.node import Node
+    from rclpy.parameter import Parameter
 
     from rag_planner.ros.spinner import Spinner
 except ImportError:  # pragma: no cover - a core-only environment
@@ -196,6 +198,17 @@ class Probe:
     def client(self, srv_type, name: str):
         with self.spinner.paused():
             return self.node.create_client(srv_type, name)
+
+    def set_parameters(self, node: str, values: dict, timeout_s: float = 10.0) -> list:
+        """Set parameters of ``node`` over its ``set_parameters`` service; return the results."""
+        client = self.client(SetParameters, f'{node}/set_parameters')
+        assert client.wait_for_service(timeout_sec=10.0)
+        future = client.call_async(SetParameters.Request(
+            parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]))
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        assert done.wait(timeout_s)
+        return list(future.result().results)
 
     def call(self, planner: str, task: str, state: RobotState = None, deadline_ms: int = 0,
              timeout_s: float = 5.0):

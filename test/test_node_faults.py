@@ -12,13 +12,10 @@ import itertools
 import random
 import shutil
 import string
-import threading
 import time
 
 import pytest
 from rag_planner_interfaces.msg import PlanEvent
-from rcl_interfaces.srv import SetParameters
-from rclpy.parameter import Parameter
 from conftest import PICK_PLAN, PICK_TASK, plan_text, Probe, state
 
 from rag_planner.domain.plan_grammar import parse_plan
@@ -79,15 +76,8 @@ def check_answers(probe, planner: str, expect_source=None, expect_reason='', rou
 
 
 def set_params(probe, planner: str, **values):
-    client = probe.client(SetParameters, f'{planner}/set_parameters')
-    assert client.wait_for_service(timeout_sec=10.0)
-    params = [Parameter(k.replace('__', '.'), value=v).to_parameter_msg()
-              for k, v in values.items()]
-    future = client.call_async(SetParameters.Request(parameters=params))
-    done = threading.Event()
-    future.add_done_callback(lambda _: done.set())
-    assert done.wait(10.0)
-    assert all(r.successful for r in future.result().results), future.result()
+    results = probe.set_parameters(planner, {k.replace('__', '.'): v for k, v in values.items()})
+    assert all(r.successful for r in results), results
     time.sleep(0.05)
 
 

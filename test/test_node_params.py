@@ -6,26 +6,13 @@ read-only: set at start) nor switch on a fault unless the node was started with
 ``allow_fault_injection:=true``; a refused set leaves the node serving as before.
 """
 
-import threading
 import time
 
-from rcl_interfaces.srv import SetParameters
-from rclpy.parameter import Parameter
 from conftest import PICK_PLAN, PICK_TASK, plan_text, state
 
 
 def _setter(probe, node: str):
-    client = probe.client(SetParameters, f'{node}/set_parameters')
-    assert client.wait_for_service(timeout_sec=10.0)
-
-    def set_param(name, value):
-        future = client.call_async(SetParameters.Request(
-            parameters=[Parameter(name, value=value).to_parameter_msg()]))
-        done = threading.Event()
-        future.add_done_callback(lambda _: done.set())
-        assert done.wait(5.0)
-        return future.result().results[0]
-    return set_param
+    return lambda name, value: probe.set_parameters(node, {name: value}, 5.0)[0]
 
 
 BIG = 'Pick 500 units of SKU-48213 from A12-03 and bring them to PACK-4.'

@@ -1,7 +1,6 @@
 """The plan server and diagnostics nodes in their own processes, over real DDS."""
 
 import math
-import threading
 import time
 
 from conftest import PICK_PLAN, PICK_TASK, plan_text, state, wait_until
@@ -9,7 +8,6 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import pytest
 from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
 from rag_planner_interfaces.srv import GetPlan
-from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
 
 from rag_planner.ros.plan_server import PlanServer
@@ -241,16 +239,9 @@ def test_bad_start_parameter_exits_with_clear_error(start_planner):
 def test_run_time_parameter_change_is_checked(start_planner, probe):
     start_planner('/t_setp')
     assert probe.call('/t_setp/rag_planner', PICK_TASK, state()).success
-    client = probe.client(SetParameters, '/t_setp/rag_planner/set_parameters')
-    assert client.wait_for_service(timeout_sec=10.0)
 
     def set_param(name, value):
-        future = client.call_async(SetParameters.Request(
-            parameters=[Parameter(name, value=value).to_parameter_msg()]))
-        done = threading.Event()
-        future.add_done_callback(lambda _: done.set())
-        assert done.wait(5.0)
-        return future.result().results[0]
+        return probe.set_parameters('/t_setp/rag_planner', {name: value}, 5.0)[0]
 
     assert not set_param('fault.stage', 'nonsense').successful
     assert not set_param('deadline_ms', 0.0).successful

@@ -60,6 +60,11 @@ class TaskEntities:
         """Return every well-formed id of the task, negated locations included."""
         return self.bins + self.stations + self.totes + self.skus + self.excluded
 
+    @property
+    def named(self) -> frozenset:
+        """Return the ids the task names and does not negate (what a plan must use)."""
+        return frozenset(self.ids) - frozenset(self.excluded)
+
     def stations_of(self, kind: str) -> tuple[str, ...]:
         """Return the stations of one kind ('pack', 'dock', 'charger', ...)."""
         return tuple(s for s in self.stations if id_kind(s) == kind)

@@ -72,9 +72,13 @@ def refusal_in_part(exc: TaskRefused, index: int, part: str) -> TaskRefused:
     return named
 
 
-def _named_ids(text: str) -> set:
-    e = extract_entities(text)
-    return set(e.ids) - set(e.excluded)
+def _named_ids(text: str) -> frozenset:
+    return extract_entities(text).named
+
+
+def _is_statement(piece: str) -> bool:
+    """Return True for a piece that only says a place is blocked ("C04-01 is blocked")."""
+    return bool(_STATEMENT_RE.match(_ID_TEXT_RE.sub(' ', piece)))
 
 
 def _contains(steps: Sequence[Any], sub: Sequence[Any]) -> bool:
@@ -133,7 +137,7 @@ class _Grouper:
         families, missing, talk_family, with_family = set(), set(), False, 0
         for k in range(i, j):
             piece = self.text(k, k + 1)
-            if _STATEMENT_RE.match(_ID_TEXT_RE.sub(' ', piece)):
+            if _is_statement(piece):
                 continue
             alone = self._try(piece)
             fam = getattr(alone, 'family', None)
@@ -167,7 +171,7 @@ class _Grouper:
             if extract_entities(piece).ids:
                 # each piece's ids in the plan, unless it only says a place is blocked
                 if not _named_ids(piece) <= used \
-                        and not _STATEMENT_RE.match(_ID_TEXT_RE.sub(' ', piece)):
+                        and not _is_statement(piece):
                     return None
                 continue
             alone = self._try(piece)
@@ -265,7 +269,7 @@ def _covered(task: str, spans: list, planned: list) -> list:
         return planned  # a stop ("Abort the pick at A12-03 and stop"): nothing is left to do
     named = _named_ids(task)
     for a, b in spans:
-        if _STATEMENT_RE.match(_ID_TEXT_RE.sub(' ', task[a:b])):
+        if _is_statement(task[a:b]):
             named -= _named_ids(task[a:b])
     left = named - {x for _, plan in planned for step in plan.steps for x in step.args}
     if left:

@@ -67,7 +67,7 @@ def retrieved_hint(task: str, state: Any = None, cfg: Any = None,
     if state is not None and battery_is_low(state, c.min_battery_pct):
         return ()
     entities = extract_entities(task)
-    named = set(entities.ids) - set(entities.excluded)
+    named = entities.named
     if not named:  # a family filled with no id of the task is a guess (a charge, a HALT)
         return ()
     for fam in families:
@@ -80,15 +80,9 @@ def retrieved_hint(task: str, state: Any = None, cfg: Any = None,
     return ()
 
 
-def _named_ids(text: str) -> set:
-    """Return the ids that ``text`` names (not negated)."""
-    e = extract_entities(text)
-    return set(e.ids) - set(e.excluded)
-
-
 def _names_a_task_id(task: str, steps: Sequence[Step]) -> bool:
     """Return True when the plan uses an id that the task names (not negated)."""
-    named = _named_ids(task)
+    named = extract_entities(task).named
     return any(a in named for step in steps for a in step.args)
 
 

@@ -93,9 +93,10 @@ class SkeletonCache:
                 return False
             out.append((step.action, pointers))
         skeleton = Skeleton(tuple(c.kind for c in cands), tuple(out), float(confidence))
+        key = self.key(task, state)
         with self._lock:
-            self._store[self.key(task, state)] = skeleton
-            self._store.move_to_end(self.key(task, state))
+            self._store[key] = skeleton
+            self._store.move_to_end(key)
             while len(self._store) > self.capacity:
                 self._store.popitem(last=False)
         return True

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+import functools
 import json
 import os
 from pathlib import Path
@@ -55,8 +56,14 @@ _MASKS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def template_key(task: str) -> str:
-    """Return the task's key with ids and numbers masked by kind."""
+    """
+    Return the task's key with ids and numbers masked by kind (memoized).
+
+    A request asks for it up to four times (the retrieval cache's lookup and store, the
+    plan skeleton cache's), each a pass of a dozen patterns.
+    """
     text = task_key(task)
     for placeholder, pattern in _MASKS:
         text = pattern.sub(placeholder, text)
