@@ -47,6 +47,7 @@ setup(
             'plan_client = rag_planner.ros.plan_client:main',
             'make_library = rag_planner.training.make_library:main',
             'build_index = rag_planner.retrieval.index_build:main',
+            'make_generation = rag_planner.training.make_generation:main',
             'bench_retrieval = rag_planner.sim.bench_retrieval:main',
             'bench_watchdog = rag_planner.sim.bench_watchdog:main',
             'train_generator = rag_planner.training.train_generator:main',

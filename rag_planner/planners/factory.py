@@ -9,8 +9,14 @@ of a downgraded server says so (``PlanResult.degraded`` and its note).
 ``wrap(stage, obj)`` is the one seam through which the serving layer puts its
 fault injection around the embedder (``embed``), the index (``retrieve``) and
 the generator (``generate``); by default nothing is wrapped.
+
+:func:`load_primary` decides where the files come from: a signed generation
+(``generation_dir``, checked with ``generation_public_key``: :mod:`.generations`),
+or, while no key is configured, the shipped files.  A key with no valid
+generation leaves the rule planner answering, and the note says why.
 """
 
+from dataclasses import dataclass
 import os
 from typing import Any, Callable, Optional
 
@@ -19,6 +25,8 @@ from rag_planner.generation.runtime import Generator
 from rag_planner.params import PlannerConfig
 from rag_planner.planners.base import Planner
 from rag_planner.planners.generated import GeneratedPlanner
+from rag_planner.planners.generations import (
+    Generation, GenerationError, read_public_key, UnsignedGeneration, verify_generation)
 from rag_planner.planners.retrieval_baseline import RetrievalPlanner
 from rag_planner.planners.rule_based import RulePlanner
 from rag_planner.retrieval.embedder import Embedder
@@ -66,6 +74,57 @@ def build_planner(config: PlannerConfig, state_dir: str,
                             skeleton_cache_size=config['skeleton_cache_size']), []
 
 
+@dataclass(frozen=True)
+class LoadedPrimary:
+    """The primary planner a configure loaded, why it is less than asked, and its source."""
+
+    planner: Planner
+    notes: tuple
+    generation: str      # the generation id ('' when only the rule planner answers)
+    verified: Optional[Generation] = None  # the signed generation it came from, if any
+
+
+SHIPPED = 'shipped'
+
+
+def generation_config(config: PlannerConfig, generation: Generation) -> PlannerConfig:
+    """Return ``config`` reading library, index and generator from ``generation``."""
+    return (config.with_value('library_path', str(generation.library_path))
+            .with_value('index_dir', str(generation.index_dir))
+            .with_value('model_dir', str(generation.model_dir)))
+
+
+def load_generation(config: PlannerConfig) -> Generation:
+    """Return the verified generation of ``generation_dir`` (GenerationError says why not)."""
+    key_path = config['generation_public_key']
+    key = read_public_key(key_path) if key_path else None
+    if not config['generation_dir']:
+        raise UnsignedGeneration('generation_public_key is set but generation_dir is empty '
+                                 '(the shipped files are not signed)')
+    return verify_generation(config['generation_dir'], key)
+
+
+def load_primary(config: PlannerConfig, state_dir: str,
+                 wrap: Callable[[str, Any], Any] = _no_wrap,
+                 log: Callable[[str], None] = print) -> LoadedPrimary:
+    """Load the primary planner from a signed generation, or else the shipped files."""
+    if config['pipeline'] == 'rule_based':
+        return LoadedPrimary(RulePlanner(), (), '')
+    if not (config['generation_dir'] or config['generation_public_key']):
+        primary, notes = build_planner(config, state_dir, wrap, log)
+        model_id = getattr(getattr(primary, 'generator', None), 'model_id', '')
+        return LoadedPrimary(primary, tuple(notes), f'{SHIPPED}:{model_id}' if model_id else
+                             SHIPPED if not notes else '')
+    try:
+        generation = load_generation(config)
+    except GenerationError as exc:
+        reason = f'no valid generation ({type(exc).__name__}: {exc}); rule planner answers'
+        return LoadedPrimary(RulePlanner(degraded_reason=reason), (reason,), '')
+    log(f'generation {generation.generation_id} verified ({generation.root})')
+    primary, notes = build_planner(generation_config(config, generation), state_dir, wrap, log)
+    return LoadedPrimary(primary, tuple(notes), generation.generation_id, generation)
+
+
 def save_recent(planner: Planner, state_dir: Optional[str]) -> int:
     """Persist the recently served tasks of the retrieval cache (at shutdown)."""
     retriever = getattr(planner, 'retriever', None)
@@ -74,4 +133,5 @@ def save_recent(planner: Planner, state_dir: Optional[str]) -> int:
     return retriever.save_recent(os.path.join(state_dir, RECENT_TASKS_FILE))
 
 
-__all__ = ['build_planner', 'save_recent']
+__all__ = ['build_planner', 'generation_config', 'load_generation', 'load_primary',
+           'LoadedPrimary', 'save_recent', 'SHIPPED']

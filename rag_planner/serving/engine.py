@@ -71,12 +71,20 @@ class PlanningEngine:
                  incidents: Optional[IncidentLog] = None,
                  on_fallback: Optional[Callable[[PlanOutcome], None]] = None,
                  on_notice: Optional[Callable[[str], None]] = None,
-                 faults: Optional[FaultInjector] = None):
-        """Start the watchdog and the workers; ``primary`` defaults to the rule planner."""
+                 faults: Optional[FaultInjector] = None, generation: str = ''):
+        """
+        Start the watchdog and the workers; ``primary`` defaults to the rule planner.
+
+        ``generation`` names the generation (library, index, generator) ``primary`` was
+        loaded from; every answer carries it.
+        """
         self._config = config
         self._safety = SafetyConfig.from_dict(config.safety_dict())
         self._policy = AnswerPolicy(self._safety)
-        self._primary = primary or RulePlanner()
+        # (primary planner, generation id): one attribute, replaced as a whole by a swap
+        self._serving = (primary or RulePlanner(), generation)
+        # a store handed in belongs to the caller (a lifecycle node keeps it across cleanup)
+        self._owns_store = safe_store is None
         self._safe_store = safe_store or SafePlanStore(None)
         self._chain = FallbackChain(self._safe_store)
         self._incidents = incidents or IncidentLog(None)
@@ -103,12 +111,29 @@ class PlanningEngine:
     @property
     def primary(self) -> Planner:
         """Return the primary planner."""
-        return self._primary
+        return self._serving[0]
 
     @property
     def primary_name(self) -> str:
         """Return which primary path answers when nothing fails."""
-        return str(self._primary.name)
+        return str(self._serving[0].name)
+
+    @property
+    def generation(self) -> str:
+        """Return the id of the generation the primary planner was loaded from."""
+        return self._serving[1]
+
+    def swap_primary(self, primary: Planner, generation: str) -> Planner:
+        """
+        Serve requests taken from now on with ``primary``; return the one it replaces.
+
+        Requests already taken finish with the planner they started with (each request
+        holds its own), so nothing is answered by half of each; the caller closes the
+        old planner once those are done.
+        """
+        old = self._serving[0]
+        self._serving = (primary, generation)  # one store: a request sees one pair or the other
+        return old
 
     def update_config(self, config: PlannerConfig) -> None:
         """Apply changed run-time parameters (faults, budgets, safety limits)."""
@@ -120,11 +145,15 @@ class PlanningEngine:
         if spec != self.faults.spec:
             self.faults.set(spec)
 
-    def close(self) -> None:
-        """Stop the threads; hung stages are released."""
+    def close(self, close_primary: bool = True) -> None:
+        """Stop the threads; hung stages are released (the primary kept if asked)."""
         self.faults.release()
-        self._primary.close()
-        self._safe_store.close()
+        if close_primary:
+            self._serving[0].close()
+        if self._owns_store:
+            self._safe_store.close()
+        else:
+            self._safe_store.flush()
         self._watchdog.close()
         self._pool.close()
 
@@ -151,6 +180,7 @@ class PlanningEngine:
             return
         pending = Pending(request, sanitize_state(state), deadline_ms, on_done,
                           next(self._seq), task)
+        pending.primary, pending.generation = self._serving
         lookalikes = lookalike_ids(task)
         language, where = self._language(task)
         if lookalikes or language:
@@ -243,11 +273,11 @@ class PlanningEngine:
                               lambda stage: self._enter(pending, stage))
         self._enter(pending, 'retrieve')
         try:
-            result = self._primary.plan(context)
+            result = pending.primary.plan(context)
         except TaskRefused as refusal:  # an answer, not a failure: ask for a second opinion
             if pending.answered:
                 self.counters.add('late_results_dropped')
-            elif isinstance(self._primary, RulePlanner):
+            elif isinstance(pending.primary, RulePlanner):
                 self._refuse(pending, refusal)
             else:
                 self._second_opinion(pending, refusal)
@@ -319,15 +349,15 @@ class PlanningEngine:
         try:
             plan = rule_plan(pending.task, pending.state, self._safety)
         except TaskRefused as exc:
-            self._refuse(pending, exc, 'rule planner: ', f'{self._primary.name}: {refusal}')
+            self._refuse(pending, exc, 'rule planner: ', f'{pending.primary.name}: {refusal}')
             return
         verdict = self._policy.judge(plan.steps, pending.state, self._facts(pending),
                                      cover=False)
         if verdict.plan_fault:
-            self._refuse(pending, refusal, f'{self._primary.name}: ')
+            self._refuse(pending, refusal, f'{pending.primary.name}: ')
             return
         result = PlanResult(plan.steps, Source.RULE_BASED, family=plan.family,
-                            note=f'second opinion: {self._primary.name} said "{refusal}"')
+                            note=f'second opinion: {pending.primary.name} said "{refusal}"')
         self._give(pending, verdict, result)
 
     def _refuse(self, pending: Pending, refusal: TaskRefused, prefix: str = '',
@@ -416,7 +446,8 @@ class PlanningEngine:
         return PlanOutcome(request_id=str(pending.request.request_id)[:128],
                            robot_id=robot_id[:64] if isinstance(robot_id, str) else '',
                            steps=tuple(steps), source=source, plan_id=uuid.uuid4().hex[:12],
-                           deadline_ms=pending.deadline_ms, times=pending.times, **kw)
+                           deadline_ms=pending.deadline_ms, times=pending.times,
+                           generation=pending.generation or self._serving[1], **kw)
 
     def _answer(self, pending: Pending, outcome: PlanOutcome) -> bool:
         if not pending.claim():

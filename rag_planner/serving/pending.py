@@ -19,7 +19,8 @@ class Pending:
     """
 
     __slots__ = ('request', 'task', 'state', 'deadline_ms', 'stage', 'stage_started', 'times',
-                 'on_done', 'answered', '_lock', 'final_at', 'retrieval_at', 'seq', 'facts')
+                 'on_done', 'answered', '_lock', 'final_at', 'retrieval_at', 'seq', 'facts',
+                 'primary', 'generation')
 
     def __init__(self, request: PlanRequestData, state: RobotState, deadline_ms: float,
                  on_done, seq: int, task: str = ''):
@@ -38,6 +39,8 @@ class Pending:
         self.seq = seq
         self.final_at = 0.0
         self.retrieval_at = 0.0
+        self.primary = None           # the primary planner in force when it was taken
+        self.generation = ''          # ... and the generation it was loaded from
 
     def claim(self) -> bool:
         """Return True for the one caller that gets to answer."""

@@ -5,6 +5,7 @@ import time
 
 from rag_planner.domain.answers import ErrorCode, Fallback, Source
 from rag_planner.domain.robot_state import RobotState
+from rag_planner.domain.safety import SAFE_PLAN
 from rag_planner.planners.base import StageTimes
 
 
@@ -48,6 +49,7 @@ class PlanOutcome:
     family: str = ''
     chain: bool = False               # the fallback chain answered (not the primary path)
     missing: str = ''                 # MISSING_ARGUMENT: the missing slot's kind
+    generation: str = ''              # the generation (library, index, generator) that served
 
     @property
     def success(self) -> bool:
@@ -55,4 +57,17 @@ class PlanOutcome:
         return self.error == ErrorCode.NONE
 
 
-__all__ = ['PlanOutcome', 'PlanRequestData']
+def inactive_outcome(request: PlanRequestData, state_label: str) -> PlanOutcome:
+    """Return the answer of a planner that is not active: ``INACTIVE`` and ``HALT``."""
+    robot_id = getattr(request.state, 'robot_id', '')
+    total_ms = (time.monotonic() - request.received) * 1000.0
+    return PlanOutcome(request_id=str(request.request_id)[:128],
+                       robot_id=robot_id[:64] if isinstance(robot_id, str) else '',
+                       steps=tuple(SAFE_PLAN), source=Source.SAFE_DEFAULT,
+                       error=ErrorCode.INACTIVE, deadline_ms=float(request.deadline_ms),
+                       times=StageTimes(total_ms=total_ms),
+                       message=f'inactive: the planner is {state_label}, not active '
+                               '(lifecycle); nothing was planned')
+
+
+__all__ = ['inactive_outcome', 'PlanOutcome', 'PlanRequestData']

@@ -1,0 +1,145 @@
+"""
+Swap a new generation into a serving engine without a missed deadline.
+
+:meth:`GenerationReloader.reload` runs off the request path (the node calls it on a
+thread of its own): it verifies the generation ``generation_dir`` holds now (signature,
+files), loads its planner, self-tests it (the shipped safety cases and the generation's
+held-out cases, through the whole answer policy) and only then swaps it in between
+requests (:meth:`PlanningEngine.swap_primary`).  Anything that fails leaves the running
+generation serving, and the result says why.  Requests already taken finish on the planner
+they started with; the old planner is closed after a grace period.  The last-known safe
+plans live in the engine and survive every swap (each is judged again when used); the
+retrieval cache moves over when library and index are unchanged, the skeleton cache when
+the generator is unchanged too.
+"""
+
+from dataclasses import dataclass
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from rag_planner.planners.factory import build_planner, generation_config, load_generation
+from rag_planner.planners.generations import Generation, GenerationError
+from rag_planner.serving.selftest import load_cases, run_selftest, safety_cases
+
+# the old planner closes this long after the swap (requests it took finish first)
+CLOSE_GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What a reload did: swapped in ``generation`` (ok) or refused it (``message``)."""
+
+    ok: bool
+    generation: str      # the generation serving afterwards
+    message: str
+    seconds: float = 0.0
+
+
+def _digests(generation: Optional[Generation], prefixes: tuple) -> Optional[dict]:
+    if generation is None:
+        return None
+    files = generation.manifest.get('files', {})
+    return {k: v.get('sha256') for k, v in files.items() if k.startswith(prefixes)}
+
+
+def _same(old: Optional[Generation], new: Generation, prefixes: tuple) -> bool:
+    before = _digests(old, prefixes)
+    return before is not None and before == _digests(new, prefixes)
+
+
+class GenerationReloader:
+    """Loads, verifies, self-tests and swaps in generations, one reload at a time."""
+
+    def __init__(self, engine, state_dir: str, wrap: Callable[[str, Any], Any],
+                 log: Callable[[str], None], current: Optional[Generation] = None,
+                 close_grace_s: float = CLOSE_GRACE_S):
+        """Reload into ``engine``; ``current`` is the generation it serves (None: shipped)."""
+        self._engine = engine
+        self._state_dir = state_dir
+        self._wrap = wrap
+        self._log = log
+        self._current = current
+        self._grace_s = close_grace_s
+        self._busy = threading.Lock()
+        self._timers: list = []
+
+    def reload(self) -> ReloadResult:
+        """Load what ``generation_dir`` holds now and swap it in if it passes (blocking)."""
+        if not self._busy.acquire(blocking=False):
+            return ReloadResult(False, self._engine.generation, 'a reload is already running')
+        start = time.monotonic()
+        try:
+            result = self._reload()
+        finally:
+            self._busy.release()
+        result = ReloadResult(result.ok, result.generation, result.message,
+                              time.monotonic() - start)
+        self._log(f'reload: {result.message} ({result.seconds:.1f} s)')
+        return result
+
+    def _refuse(self, why: str) -> ReloadResult:
+        serving = self._engine.generation or 'none'
+        return ReloadResult(False, self._engine.generation,
+                            f'refused: {why}; generation {serving} keeps serving')
+
+    def _reload(self) -> ReloadResult:
+        config = self._engine.config
+        try:
+            generation = load_generation(config)
+        except GenerationError as exc:
+            return self._refuse(f'{type(exc).__name__}: {exc}')
+        if generation.generation_id == self._engine.generation:
+            return ReloadResult(True, generation.generation_id,
+                                f'generation {generation.generation_id} already serves')
+        primary, notes = build_planner(generation_config(config, generation), self._state_dir,
+                                       self._wrap, self._log)
+        if notes:
+            primary.close()
+            return self._refuse(f'{generation.generation_id} does not load: ' + '; '.join(notes))
+        try:
+            cases = safety_cases() + load_cases(generation.selftest_path)
+            report = run_selftest(primary, cases)
+        except (OSError, ValueError, KeyError) as exc:
+            primary.close()
+            return self._refuse(f'{generation.generation_id}: self-test unreadable ({exc})')
+        if not report.ok:
+            primary.close()
+            return self._refuse(f'{generation.generation_id} failed its {report.summary()}')
+        kept = self._carry_caches(primary, generation)
+        old = self._engine.swap_primary(primary, generation.generation_id)
+        self._current = generation
+        timer = threading.Timer(self._grace_s, old.close)
+        timer.daemon = True
+        timer.start()
+        self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+        return ReloadResult(True, generation.generation_id,
+                            f'generation {generation.generation_id} serves ({report.summary()}'
+                            f'; caches kept: {", ".join(kept) or "none"})')
+
+    def _carry_caches(self, primary, generation: Generation) -> list:
+        """Move the caches that stay valid under the new generation into its planner."""
+        old = self._engine.primary
+        kept = []
+        old_retriever = getattr(old, 'retriever', None)
+        new_retriever = getattr(primary, 'retriever', None)
+        if old_retriever is not None and new_retriever is not None and \
+                _same(self._current, generation, ('plan_library', 'index/')):
+            new_retriever.cache = old_retriever.cache
+            kept.append('retrieval')
+            if hasattr(old, 'skeletons') and hasattr(primary, 'skeletons') and \
+                    _same(self._current, generation, ('generator/',)):
+                primary.skeletons = old.skeletons
+                kept.append('skeletons')
+        return kept
+
+    def close(self) -> None:
+        """Close the planners still waiting for their grace period now."""
+        for timer in self._timers:
+            if timer.is_alive():
+                timer.cancel()
+                timer.function()
+        self._timers = []
+
+
+__all__ = ['GenerationReloader', 'ReloadResult']
