@@ -2,6 +2,8 @@
 Start the plan server and the diagnostics node.
 
     ros2 launch rag_planner rag_planner.launch.py namespace:=robot_7 use_sim_time:=true
+    ros2 launch rag_planner rag_planner.launch.py autostart:=false   # then by hand:
+    ros2 lifecycle set /rag_planner configure && ros2 lifecycle set /rag_planner activate
 """
 
 import os
@@ -34,10 +36,11 @@ def _nodes(context):
         os.path.join(share, 'config', 'planner.yaml')
     use_sim_time = LaunchConfiguration('use_sim_time').perform(context).lower() == 'true'
     log_level = LaunchConfiguration('log_level')
+    autostart = LaunchConfiguration('autostart').perform(context).lower() == 'true'
     planner = Node(
         package='rag_planner', executable='plan_server', name='rag_planner',
         namespace=LaunchConfiguration('namespace'), output='screen',
-        parameters=[params_file, {'use_sim_time': use_sim_time}],
+        parameters=[params_file, {'use_sim_time': use_sim_time, 'autostart': autostart}],
         arguments=['--ros-args', '--log-level', log_level])
     diagnostics = Node(
         package='rag_planner', executable='plan_diagnostics', name='rag_planner_diagnostics',
@@ -50,7 +53,7 @@ def _nodes(context):
 
 
 def generate_launch_description():
-    """Launch arguments: namespace, params_file, log_level, use_sim_time, diagnostics."""
+    """Arguments: namespace, params_file, log_level, use_sim_time, diagnostics, autostart."""
     return LaunchDescription([
         DeclareLaunchArgument('namespace', default_value='',
                               description='Robot namespace, e.g. robot_7 (empty = none).'),
@@ -64,5 +67,8 @@ def generate_launch_description():
                                           'steady clock.'),
         DeclareLaunchArgument('diagnostics', default_value='true',
                               description='Also start the diagnostics node.'),
+        DeclareLaunchArgument('autostart', default_value='true',
+                              description='Configure and activate the planner at start; '
+                                          'false: bring it up with its lifecycle services.'),
         OpaqueFunction(function=_nodes),
     ])

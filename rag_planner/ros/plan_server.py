@@ -1,16 +1,23 @@
 """
-plan_server: the ROS 2 face of the planning engine.
+plan_server: the ROS 2 face of the planning engine, a managed (lifecycle) node.
 
 Service ``~/get_plan``, topics ``~/plan_request`` -> ``~/plan_result``, one
 ``PlanEvent`` on ``~/events`` per answer, and ``~/safe_plan`` (transient
 local) whenever the fallback chain answers. The engine's own threads do the
 work and hold the deadline; the executor only moves messages.
+
+Lifecycle (Nav2's convention): the service, topics and heartbeat exist from the
+start; ``configure`` loads and verifies library, index and models (the engine),
+``activate`` serves, and a planner that is not active answers ``INACTIVE``.
+``deactivate`` keeps the engine (caches, last-known safe plans), ``cleanup``
+releases it. ``autostart`` (default) configures and activates at start.
 """
 
 import gc
 import itertools
 import os
 import sys
+import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
@@ -19,14 +26,15 @@ from rag_planner_interfaces.srv import GetPlan
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult)
 from rclpy.clock import Clock, ClockType
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
+from std_srvs.srv import Trigger
 
-from rag_planner.params import check_param, PLANNER_PARAMS, PlannerConfig
+from rag_planner.params import check_param, PARAMS_BY_NAME, PLANNER_PARAMS, PlannerConfig
 from rag_planner.paths import default_state_dir
-from rag_planner.planners.factory import build_planner, save_recent
+from rag_planner.planners.factory import load_primary, save_recent
 from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
 from rag_planner.ros.deferred_service import DeferredServiceExecutor
 from rag_planner.ros.node_main import run_node
@@ -35,7 +43,8 @@ from rag_planner.serving.engine import GIL_SWITCH_INTERVAL_S, PlanningEngine
 from rag_planner.serving.faults import fault_spec, FaultInjector
 from rag_planner.serving.incident_log import IncidentLog
 from rag_planner.serving.last_known_safe import SafePlanStore
-from rag_planner.serving.request import PlanOutcome, PlanRequestData
+from rag_planner.serving.reload import GenerationReloader
+from rag_planner.serving.request import inactive_outcome, PlanOutcome, PlanRequestData
 
 SAFE_PLAN_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                            reliability=ReliabilityPolicy.RELIABLE)
@@ -46,7 +55,10 @@ REQUEST_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def _descriptor(spec) -> ParameterDescriptor:
-    desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    description = spec.description + (
+        ' Locked once configured: change it after a lifecycle cleanup; it applies at the '
+        'next configure.' if spec.configure_only else '')
+    desc = ParameterDescriptor(description=description, read_only=spec.read_only)
     if spec.choices:
         desc.additional_constraints = 'one of: ' + ', '.join(repr(c) for c in spec.choices)
     if spec.min_value is not None and spec.max_value is not None:
@@ -75,48 +87,37 @@ DUPLICATE_CHECK_S = 2.0  # after start, and again: a planner of the same name on
 DUPLICATE_CHECKS = 5
 
 
-class PlanServer(Node):
+class PlanServer(LifecycleNode):
     """Serves plans for one robot namespace (or a shared fleet planner)."""
 
     def __init__(self, **kwargs):
         super().__init__('rag_planner', **kwargs)
         for spec in PLANNER_PARAMS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
-        config = PlannerConfig.from_dict(
-            {spec.name: self.get_parameter(spec.name).value for spec in PLANNER_PARAMS})
+        config = self._read_config()  # a bad value given at start: exit 2 with the reason
         if config['fault.stage'] and not config['allow_fault_injection']:
             # a fault given at start on a node that does not allow faults: never injected
             self.get_logger().error(
                 f'fault.stage {config["fault.stage"]!r} ignored: fault injection needs '
                 'allow_fault_injection:=true at start')
-            config = config.with_value('fault.stage', '')
             self.set_parameters([Parameter('fault.stage', value='')])
         self.add_on_set_parameters_callback(self._check_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
 
+        # What outlives a cleanup: the state folder and the robots' last-known safe plans.
         state_dir = config['state_dir'] or str(default_state_dir(self.get_fully_qualified_name()))
+        self._state_dir = state_dir
         self._safe_plans = SafePlanStore(f'{state_dir}/last_known_safe.json')
         if self._safe_plans.load_problem:
             self.get_logger().error(self._safe_plans.load_problem)
-        incidents = IncidentLog(config['incident_log'] or f'{state_dir}/incidents.jsonl',
-                                config['incident_log_max_bytes'])
-        faults = FaultInjector(fault_spec(config))
-        primary, notes = build_planner(config, state_dir, faults.wrap, self.get_logger().info)
-        for note in notes:
-            self.get_logger().warning(note)
+        self.engine = None          # made by configure, released by cleanup
+        self._reloader = None       # ... with the reloader of its generations
+        self._active = False
+        self._lifecycle = 'unconfigured'
 
         self._events = self.create_publisher(PlanEvent, '~/events', 1000)
         self._results = self.create_publisher(PlanResult, '~/plan_result', 1000)
         self._safe_plan = self.create_publisher(Plan, '~/safe_plan', SAFE_PLAN_QOS)
-        self.engine = PlanningEngine(config, primary, self._safe_plans, incidents,
-                                     on_fallback=self._publish_safe_plan,
-                                     on_notice=self.get_logger().warning, faults=faults)
-        self._state_dir = state_dir
-        self._service_ids = itertools.count(1)
-        self.plan_service = self.create_service(GetPlan, '~/get_plan', self._on_get_plan,
-                                                qos_profile=SERVICE_QOS)
-        self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request,
-                                 REQUEST_QOS)
         # Liveness: a heartbeat on the steady clock (sim time may stop), from the executor
         # thread that serves the requests too, so a hung executor stops it.
         self._started = time.monotonic()
@@ -129,9 +130,118 @@ class PlanServer(Node):
         self._name_check = self.create_timer(
             DUPLICATE_CHECK_S, self._check_duplicate_name,
             clock=Clock(clock_type=ClockType.STEADY_TIME))
+        if config['autostart']:
+            if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+                self.trigger_activate()
+        else:
+            self.get_logger().info('unconfigured (autostart false): waiting for '
+                                   f'{self.get_fully_qualified_name()}/change_state')
+        # The service appears once an autostarted planner is ready: clients that wait for
+        # it are not queued behind the loading (a not-active planner answers INACTIVE).
+        self._service_ids = itertools.count(1)
+        self.plan_service = self.create_service(GetPlan, '~/get_plan', self._on_get_plan,
+                                                qos_profile=SERVICE_QOS)
+        self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request,
+                                 REQUEST_QOS)
+        self.create_service(Trigger, '~/reload', self._on_reload)
+
+    def _read_config(self) -> PlannerConfig:
+        """Return the parameters as they are now (ValueError names a bad one)."""
+        return PlannerConfig.from_dict(
+            {spec.name: self.get_parameter(spec.name).value for spec in PLANNER_PARAMS})
+
+    # -------------------------------------------------------------- lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load and verify library, index and models; a failure says why and fails."""
+        self._lifecycle = 'configuring'
+        try:
+            config = self._read_config()
+            if config['fault.stage'] and not config['allow_fault_injection']:
+                config = config.with_value('fault.stage', '')
+            incidents = IncidentLog(config['incident_log'] or
+                                    f'{self._state_dir}/incidents.jsonl',
+                                    config['incident_log_max_bytes'])
+            faults = FaultInjector(fault_spec(config))
+            loaded = load_primary(config, self._state_dir, faults.wrap, self.get_logger().info)
+        except (ValueError, OSError) as exc:
+            return self._failed('configure', f'{type(exc).__name__}: {exc}')
+        primary, notes = loaded.planner, loaded.notes
+        if notes and config['pipeline'] != 'auto':
+            # the operator asked for this path by name: less is a failure, not a downgrade
+            primary.close()
+            return self._failed('configure', f'pipeline {config["pipeline"]!r} '
+                                'cannot load: ' + '; '.join(notes))
+        for note in notes:
+            self.get_logger().warning(note)
+        self.engine = PlanningEngine(config, primary, self._safe_plans, incidents,
+                                     on_fallback=self._publish_safe_plan,
+                                     on_notice=self.get_logger().warning, faults=faults,
+                                     generation=loaded.generation)
+        self._reloader = GenerationReloader(self.engine, self._state_dir, faults.wrap,
+                                            self.get_logger().info, loaded.verified)
+        self._lifecycle = 'inactive'
+        self.get_logger().info(
+            f'configured: primary path {self.engine.primary_name}, generation '
+            f'{loaded.generation or "none"}, state in {self._state_dir}')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Serve plans."""
+        self._active = True
+        self._lifecycle = 'active'
         self.get_logger().info(
             f'ready: primary path {self.engine.primary_name}, deadline '
-            f'{config["deadline_ms"]:g} ms, state in {state_dir}')
+            f'{self.engine.config["deadline_ms"]:g} ms; active: serving on '
+            f'{self.get_fully_qualified_name()}/get_plan')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Answer INACTIVE from now on; the engine and its caches stay loaded."""
+        self._active = False
+        self._lifecycle = 'inactive'
+        self.get_logger().info('inactive: requests are answered INACTIVE')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the engine and its models; the last-known safe plans stay."""
+        self._release()
+        self._lifecycle = 'unconfigured'
+        self.get_logger().info('unconfigured: models released')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop serving and release everything."""
+        self._active = False
+        self._release()
+        self._lifecycle = 'finalized'
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release what a failed transition left; the node returns to unconfigured."""
+        self._active = False
+        self._release()
+        self._lifecycle = 'unconfigured'
+        return TransitionCallbackReturn.SUCCESS
+
+    def _failed(self, transition: str, reason: str) -> TransitionCallbackReturn:
+        self._lifecycle = 'unconfigured'
+        self.get_logger().error(f'{transition} failed: {reason}')
+        return TransitionCallbackReturn.FAILURE
+
+    def _release(self) -> None:
+        """Stop the engine's threads and keep the recent tasks for the next start."""
+        self._active = False
+        engine, self.engine = self.engine, None
+        reloader, self._reloader = self._reloader, None
+        if engine is None:
+            return
+        if reloader is not None:
+            reloader.close()
+        engine.close()
+        try:
+            save_recent(engine.primary, self._state_dir)
+        except OSError as exc:
+            self.get_logger().warning(f'could not save recent tasks: {exc}')
 
     def _check_duplicate_name(self) -> None:
         # a few looks over the first seconds: discovery on a loaded machine takes a while
@@ -148,12 +258,11 @@ class PlanServer(Node):
                 'own namespace)')
 
     def _beat(self) -> None:
-        counters = self.engine.counters.snapshot()
-        stuck = int(counters.get('stuck_now', 0))
-        primary = self.engine.primary
-        values = {'state': 'active', 'primary_path': self.engine.primary_name,
-                  'generation': str(getattr(getattr(primary, 'generator', None), 'model_id', '')
-                                    or ''),
+        engine = self.engine
+        stuck = int(engine.counters.snapshot().get('stuck_now', 0)) if engine else 0
+        values = {'state': self._lifecycle,
+                  'primary_path': engine.primary_name if engine else '',
+                  'generation': engine.generation if engine else '',
                   'uptime_s': f'{time.monotonic() - self._started:.1f}',
                   'stuck_workers': str(stuck), 'pid': str(os.getpid()),
                   'same_name_nodes': str(self._duplicates)}
@@ -162,14 +271,20 @@ class PlanServer(Node):
         self._heartbeat.publish(DiagnosticStatus(
             level=DiagnosticStatus.WARN if problems else DiagnosticStatus.OK,
             name=self.get_fully_qualified_name(), hardware_id=self.get_fully_qualified_name(),
-            message='; '.join(problems) or 'active',
+            message='; '.join(problems) or self._lifecycle,
             values=[KeyValue(key=k, value=v) for k, v in values.items()]))
 
     # ------------------------------------------------------------- parameters
     def _check_parameters(self, params) -> SetParametersResult:
-        # (read-only parameters, safety.* among them, rclpy refuses before this is called)
+        # (read-only parameters rclpy refuses before this is called)
         allow_faults = self.get_parameter('allow_fault_injection').value
         for param in params:
+            spec = PARAMS_BY_NAME.get(param.name)
+            if spec is not None and spec.configure_only and self._lifecycle != 'unconfigured':
+                return SetParametersResult(
+                    successful=False, reason=f'{param.name} is locked while the planner is '
+                    f'{self._lifecycle}: change it after a lifecycle cleanup (it applies at '
+                    'the next configure)')
             if param.name.startswith('fault.') and not allow_faults:
                 return SetParametersResult(
                     successful=False, reason=f'{param.name}: fault injection is off on this '
@@ -181,14 +296,24 @@ class PlanServer(Node):
         return SetParametersResult(successful=True)
 
     def _apply_parameters(self, params) -> None:
-        config = self.engine.config
-        for param in params:
-            config = config.with_value(param.name, param.value)
-        self.engine.update_config(config)
+        engine = self.engine
+        if engine is not None:  # unconfigured: the next configure reads them
+            config = engine.config
+            for param in params:
+                config = config.with_value(param.name, param.value)
+            engine.update_config(config)
         self.get_logger().info('parameters updated: ' + ', '.join(
             f'{p.name}={p.value!r}' for p in params))
 
     # ---------------------------------------------------------------- serving
+    def _submit(self, request: PlanRequestData, done) -> None:
+        """Hand the request to the engine, or answer INACTIVE when not active."""
+        engine = self.engine
+        if not self._active or engine is None:
+            done(inactive_outcome(request, self._lifecycle))
+            return
+        engine.submit(request, done)
+
     def _request(self, task, state_msg, deadline_ms, request_id, received) -> PlanRequestData:
         return PlanRequestData(task=task, state=state_from_msg(state_msg),
                                deadline_ms=float(deadline_ms), request_id=request_id,
@@ -207,8 +332,8 @@ class PlanServer(Node):
             self._publish_event(outcome)
             respond(self._response(outcome))
 
-        self.engine.submit(self._request(request.task, request.state, request.deadline_ms,
-                                         f'srv-{next(self._service_ids)}', received), done)
+        self._submit(self._request(request.task, request.state, request.deadline_ms,
+                                   f'srv-{next(self._service_ids)}', received), done)
 
     @staticmethod
     def _response(outcome: PlanOutcome):
@@ -228,8 +353,8 @@ class PlanServer(Node):
             if executor is not None:
                 executor.wake()
 
-        self.engine.submit(self._request(request.task, request.state, request.deadline_ms,
-                                         f'srv-{next(self._service_ids)}', received), done)
+        self._submit(self._request(request.task, request.state, request.deadline_ms,
+                                   f'srv-{next(self._service_ids)}', received), done)
         outcome = await future
         return self._response(outcome)
 
@@ -246,8 +371,27 @@ class PlanServer(Node):
                 slo_met=outcome.slo_met, latency=latency_to_msg(outcome.times),
                 message=outcome.message))
 
-        self.engine.submit(self._request(msg.task, msg.state, msg.deadline_ms, msg.request_id,
-                                         received), done)
+        self._submit(self._request(msg.task, msg.state, msg.deadline_ms, msg.request_id,
+                                   received), done)
+
+    async def _on_reload(self, request, response):
+        """Load, verify, self-test and swap in what generation_dir holds (off this thread)."""
+        reloader, executor = self._reloader, self.executor
+        if reloader is None or not self._active:
+            response.success = False
+            response.message = f'refused: the planner is {self._lifecycle}, not active'
+            return response
+        future = Future()
+
+        def work() -> None:
+            future.set_result(reloader.reload())
+            if executor is not None:
+                executor.wake()
+
+        threading.Thread(target=work, name='reload', daemon=True).start()
+        result = await future
+        response.success, response.message = result.ok, result.message
+        return response
 
     def _publish_event(self, outcome: PlanOutcome) -> None:
         self._events.publish(PlanEvent(
@@ -255,18 +399,16 @@ class PlanServer(Node):
             robot_id=outcome.robot_id, source=str(outcome.source),
             error_code=int(outcome.error), fallback=int(outcome.fallback),
             latency=latency_to_msg(outcome.times), slo_met=outcome.slo_met,
-            cache_hit=outcome.cache_hit, fallback_reason=outcome.fallback_reason))
+            cache_hit=outcome.cache_hit, fallback_reason=outcome.fallback_reason,
+            generation=outcome.generation))
 
     def _publish_safe_plan(self, outcome: PlanOutcome) -> None:
         self._safe_plan.publish(plan_to_msg(outcome))
 
     def destroy_node(self):
         """Stop the engine's threads, keep the recent tasks for the next start, stop."""
-        self.engine.close()
-        try:
-            save_recent(self.engine.primary, self._state_dir)
-        except OSError as exc:
-            self.get_logger().warning(f'could not save recent tasks: {exc}')
+        self._release()
+        self._safe_plans.close()
         super().destroy_node()
 
 

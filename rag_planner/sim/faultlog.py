@@ -28,7 +28,7 @@ class FaultWindow:
 
 def join_events(records: Sequence[RequestRecord], events: Sequence) -> int:
     """
-    Copy ``cache_hit``, ``fallback`` and ``fallback_reason`` from the PlanEvents onto records.
+    Copy ``cache_hit``, ``fallback``, its reason and ``generation`` from the PlanEvents.
 
     The server names a service request itself (``srv-N``), which the client
     never sees, so a service answer is matched to its event by robot id and
@@ -53,6 +53,7 @@ def join_events(records: Sequence[RequestRecord], events: Sequence) -> int:
         record.cache_hit = bool(msg.cache_hit)
         record.fallback_code = int(msg.fallback)
         record.fallback_reason = msg.fallback_reason
+        record.generation = msg.generation
     return matched
 
 

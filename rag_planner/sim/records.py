@@ -40,6 +40,7 @@ class RequestRecord:
     slo_met: bool = False
     cache_hit: bool = False
     fallback_reason: str = ''         # PlanEvent.fallback_reason, for people
+    generation: str = ''              # PlanEvent.generation: what served it ('' = no event)
     plan: str = ''
     expected: str = ''                # '' when several plans are right
     valid: Optional[bool] = None
