@@ -9,6 +9,7 @@ and the answers (PlanEvent) and the heartbeat name the generation in force.
 import json
 import shutil
 import threading
+import time
 
 from diagnostic_msgs.msg import DiagnosticStatus
 from rag_planner_interfaces.msg import PlanEvent
@@ -33,12 +34,15 @@ def _point(link, target) -> None:
     tmp.replace(link)  # atomic: a reload sees the old folder or the new one
 
 
-def _reload(probe, node: str):
+def _reload(probe, node: str, while_loading=None):
+    """Call ~/reload; ``while_loading()`` runs while it works; return the answer."""
     client = probe.client(Trigger, f'{node}/reload')
     assert client.wait_for_service(timeout_sec=20.0)
     future = client.call_async(Trigger.Request())
     done = threading.Event()
     future.add_done_callback(lambda _: done.set())
+    if while_loading is not None:
+        while_loading(done)
     assert done.wait(60.0), 'no answer from ~/reload'
     return future.result()
 
@@ -64,9 +68,10 @@ def test_reload_swaps_signed_generations_and_refuses_tampered_ones(
 
     tampered = _copy(made, 'node_tampered', 'gen-t')
     lines = (tampered / 'plan_library.jsonl').read_text().splitlines()
-    entry = json.loads(lines[0])
+    entry = json.loads(lines[1])  # (line 0 is the header)
     entry['plan'] = 'HALT'
-    (tampered / 'plan_library.jsonl').write_text('\n'.join([json.dumps(entry)] + lines[1:]))
+    (tampered / 'plan_library.jsonl').write_text(
+        '\n'.join([lines[0], json.dumps(entry)] + lines[2:]) + '\n')
     _point(current, tampered)
     refused = _reload(probe, node)
     assert not refused.success and 'differs from the signed manifest' in refused.message
@@ -82,8 +87,23 @@ def test_reload_swaps_signed_generations_and_refuses_tampered_ones(
     assert wait_until(lambda: events, 5.0) and events[-1].generation == 'gen-a'
 
     _point(current, _copy(made, 'node_b', 'gen-b'))
-    swapped = _reload(probe, node)
+    during = []
+
+    def plan_while_loading(done) -> None:
+        # a reload takes seconds (its self-test is paced): requests and heartbeats go on
+        time.sleep(0.3)
+        start, beats_before = time.monotonic(), len(beats)
+        answer = probe.call(node, PICK_TASK, state())
+        time.sleep(1.0)
+        during.append((time.monotonic() - start, answer, done.is_set(),
+                       len(beats) - beats_before))
+
+    swapped = _reload(probe, node, plan_while_loading)
     assert swapped.success and 'gen-b serves' in swapped.message, swapped.message
+    took_s, answer, reload_done, beats_meanwhile = during[0]
+    assert not reload_done, 'the reload finished before the request was sent'
+    assert answer.success and answer.latency.total_ms < 150.0 and took_s < 2.0
+    assert beats_meanwhile >= 2  # every 0.5 s, also while the reload runs
     events.clear()
     beats.clear()
     after = probe.call(node, PICK_TASK, state())

@@ -41,13 +41,18 @@ def _no_wrap(stage: str, obj: Any) -> Any:
 
 def build_planner(config: PlannerConfig, state_dir: str,
                   wrap: Callable[[str, Any], Any] = _no_wrap,
-                  log: Callable[[str], None] = print) -> tuple:
-    """Return (primary planner, notes); notes explain every downgrade."""
+                  log: Callable[[str], None] = print, embedder: Any = None) -> tuple:
+    """
+    Return (primary planner, notes); notes explain every downgrade.
+
+    ``embedder``: one already loaded (and behind ``wrap``) to share, e.g. the running
+    planner's on a reload: the embedder is configuration, not part of a generation.
+    """
     wanted = config['pipeline']
     if wanted == 'rule_based':
         return RulePlanner(), []
     try:
-        embedder = wrap('embed', Embedder.load(config['embedder_model'] or None))
+        embedder = embedder or wrap('embed', Embedder.load(config['embedder_model'] or None))
         recent = os.path.join(state_dir, RECENT_TASKS_FILE) if state_dir else None
         # A named index_dir that is missing or unusable is an error the answers report;
         # the default cache is built (or rebuilt) at start.

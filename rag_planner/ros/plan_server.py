@@ -25,6 +25,7 @@ from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
 from rag_planner_interfaces.srv import GetPlan
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult)
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -139,11 +140,18 @@ class PlanServer(LifecycleNode):
         # The service appears once an autostarted planner is ready: clients that wait for
         # it are not queued behind the loading (a not-active planner answers INACTIVE).
         self._service_ids = itertools.count(1)
+        # Reentrant: under an executor that cannot defer, each request is a coroutine
+        # awaiting the engine, and in the default (mutually exclusive) group one waiting
+        # request would keep the next out until it is answered.
         self.plan_service = self.create_service(GetPlan, '~/get_plan', self._on_get_plan,
-                                                qos_profile=SERVICE_QOS)
+                                                qos_profile=SERVICE_QOS,
+                                                callback_group=ReentrantCallbackGroup())
         self.create_subscription(PlanRequest, '~/plan_request', self._on_plan_request,
                                  REQUEST_QOS)
-        self.create_service(Trigger, '~/reload', self._on_reload)
+        # Its own callback group: the default group is mutually exclusive, and a reload
+        # awaiting its thread would hold it, keeping every request out until it is done.
+        self.create_service(Trigger, '~/reload', self._on_reload,
+                            callback_group=MutuallyExclusiveCallbackGroup())
 
     def _read_config(self) -> PlannerConfig:
         """Return the parameters as they are now (ValueError names a bad one)."""

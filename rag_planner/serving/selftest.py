@@ -10,8 +10,10 @@ this checks what a generation answers, not how fast a busy machine runs it.
 """
 
 from dataclasses import dataclass
+import argparse
 import json
 from pathlib import Path
+import sys
 from typing import Iterable, Optional
 
 import yaml
@@ -23,6 +25,8 @@ from rag_planner.domain.safety import SafetyConfig, validate_plan
 from rag_planner.params import PlannerConfig
 from rag_planner.paths import config_file
 from rag_planner.planners.base import Planner
+from rag_planner.planners.factory import build_planner, generation_config
+from rag_planner.planners.generations import GenerationError, read_public_key, verify_generation
 from rag_planner.serving.engine import PlanningEngine
 from rag_planner.serving.request import PlanOutcome, PlanRequestData
 
@@ -136,5 +140,49 @@ def run_selftest(primary: Optional[Planner], cases: Iterable[dict],
     return SelfTestReport(total, tuple(failures))
 
 
-__all__ = ['check_answer', 'EXPECT_KEYS', 'load_cases', 'run_selftest', 'safety_cases',
-           'SelfTestReport']
+def selftest_generation(root, public_key_path) -> tuple:
+    """
+    Verify the generation in ``root``, load it and run its self-test: (generation, report).
+
+    The cases are the shipped safety cases and the generation's own held-out cases.
+    GenerationError when it is not signed or not intact.
+    """
+    generation = verify_generation(root, read_public_key(public_key_path))
+    primary, notes = build_planner(generation_config(PlannerConfig.from_dict({}), generation),
+                                   '', log=lambda _: None)
+    try:
+        if notes:
+            return generation, SelfTestReport(1, (('load', '; '.join(notes)),))
+        cases = safety_cases() + load_cases(generation.selftest_path)
+        return generation, run_selftest(primary, cases)
+    finally:
+        primary.close()
+
+
+def main(argv: Optional[list] = None) -> int:
+    """
+    Self-test a generation in this process and print the report as one JSON line.
+
+    A running planner calls this in a child process (``~/reload``), so the self-test's
+    CPU is not taken from the requests.  Exit 0: passed; 1: failed; 2: not verifiable.
+    """
+    parser = argparse.ArgumentParser(prog='python -m rag_planner.serving.selftest')
+    parser.add_argument('folder')
+    parser.add_argument('--public-key', required=True)
+    args = parser.parse_args(argv)
+    try:
+        generation, report = selftest_generation(args.folder, args.public_key)
+    except (GenerationError, OSError, ValueError) as exc:
+        print(json.dumps({'error': f'{type(exc).__name__}: {exc}'}))
+        return 2
+    print(json.dumps({'generation_id': generation.generation_id, 'total': report.total,
+                      'failures': [list(f) for f in report.failures]}))
+    return 0 if report.ok else 1
+
+
+__all__ = ['check_answer', 'EXPECT_KEYS', 'load_cases', 'main', 'run_selftest', 'safety_cases',
+           'selftest_generation', 'SelfTestReport']
+
+
+if __name__ == '__main__':
+    sys.exit(main())
