@@ -53,7 +53,7 @@ def join_events(records: Sequence[RequestRecord], events: Sequence) -> int:
         record.cache_hit = bool(msg.cache_hit)
         record.fallback_code = int(msg.fallback)
         record.fallback_reason = msg.fallback_reason
-        record.generation = msg.generation
+        record.generation = getattr(msg, 'generation', '')  # (events of older planners)
     return matched
 
 
