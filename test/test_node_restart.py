@@ -84,3 +84,19 @@ def test_kill_minus_9_under_load_keeps_safe_plans_whole(start_planner, rclpy_con
         assert response.error_code == GetPlan.Response.NOT_UNDERSTOOD
         assert plan_text(response.plan) == 'HALT' and response.plan.source == 'safe_default'
     probe.close()
+
+
+def test_ctrl_c_while_the_index_is_built_stops_at_once(start_node, tmp_path, monkeypatch):
+    """Issue 12: start-up is interruptible (the first start builds the index: seconds)."""
+    monkeypatch.setenv('RAG_PLANNER_CACHE', str(tmp_path / 'empty_cache'))
+    server = start_node('rag_planner.ros.plan_server', '-r', '__ns:=/t_int',
+                        '-p', f'state_dir:={tmp_path / "state"}')
+    assert wait_until(lambda: 'building' in server.log().lower() or
+                      server.proc.poll() is not None, 30.0), server.log()
+    assert server.proc.poll() is None, server.log()
+    sent = time.monotonic()
+    server.proc.send_signal(signal.SIGINT)
+    server.proc.wait(10)
+    assert time.monotonic() - sent < 3.0
+    assert server.proc.returncode == 130, server.log()
+    assert 'interrupted while starting' in server.log() and 'Traceback' not in server.log()

@@ -15,7 +15,7 @@ def run_node(name: str, make_node: Callable, args=None,
     Create the node and spin it until shutdown; return the process exit code.
 
     A node that cannot start (bad parameter, unreadable file) exits with 2 and
-    one line saying why, never a traceback.
+    one line saying why, never a traceback; one interrupted while starting, with 130.
     """
     rclpy.init(args=args)
     try:
@@ -24,6 +24,12 @@ def run_node(name: str, make_node: Callable, args=None,
         print(f'{name}: cannot start: {exc}', file=sys.stderr)
         rclpy.try_shutdown()
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C while loading (an index built at the first start takes seconds): stop at
+        # once, no traceback; whatever was half written is never used (manifests last).
+        print(f'{name}: interrupted while starting', file=sys.stderr)
+        rclpy.try_shutdown()
+        return 130
     executor: Executor = make_executor(node) if make_executor else SingleThreadedExecutor()
     executor.add_node(node)
     try:
