@@ -6,9 +6,11 @@ training templates, its held-out ones are halved into dev and test (:func:`wordi
 the negative templates (``data/negative_templates.yaml``) carry their split.  The blind
 splits (:data:`BLIND`) have wording and negative templates of their own, ids prefixed
 with the split's name: ``final`` (``data/final_templates.yaml``, written blind, reported
-on, then looked at while fixing the composite planner) and ``final2``
+on, then looked at while fixing the composite planner), ``final2``
 (``data/final2_templates.yaml``, written blind afterwards, with connectors of its own;
-report only).  Its wordings are kept apart from ``wording.TEMPLATES`` (which the generator
+report only) and ``final3`` (``data/final3_templates.yaml``, written blind by a helper
+that saw neither the planners' code nor any results, connectors of its own; report
+only).  Their wordings are kept apart from ``wording.TEMPLATES`` (which the generator
 trains on and ``split_templates`` splits) and rendered by the same renderer
 (:func:`generate_examples`).  :mod:`rag_planner.training.eval_sets` builds the cases.
 """
@@ -142,10 +144,11 @@ def _load_blind(name: str) -> BlindSplit:
 
 
 FINAL2 = 'final2'  # the second blind split (written after the first had been looked at)
+FINAL3 = 'final3'  # the third blind split (written blind, without the planners' code)
 BLIND: dict = {FINAL: BlindSplit(FINAL, FINAL_TEMPLATES, FINAL_NEGATIVES,
                                  {k: tuple(v) for k, v in
                                   (_FINAL_DOC.get('connectors') or {}).items()}),
-               FINAL2: _load_blind(FINAL2)}
+               FINAL2: _load_blind(FINAL2), FINAL3: _load_blind(FINAL3)}
 """name -> the blind splits: report only, never tuned on nor trained on."""
 BLIND_SPLITS = tuple(BLIND)
 TEMPLATE_BY_ID: dict = {**wording.TEMPLATE_BY_ID,
