@@ -2,7 +2,8 @@
 
 import pytest
 
-from rag_planner.serving.latency_stats import ERROR, EventSample, LatencyWindow, OK, STALE
+from rag_planner.serving.latency_stats import (
+    ERROR, EventSample, LatencyWindow, OK, STALE, WARN)
 from rag_planner.serving.liveness import with_liveness
 
 
@@ -27,3 +28,11 @@ def test_never_a_heartbeat_is_stale_and_bad_timeouts_are_refused():
     assert 'no heartbeat' in with_liveness(summary(5), None).message
     with pytest.raises(ValueError):
         with_liveness(summary(), 1.0, 0.0)
+
+
+def test_a_planner_that_is_not_active_warns_and_a_dead_one_stays_error():
+    inactive = with_liveness(summary(), 0.3, 3.0, 'inactive')
+    assert inactive.level == WARN and 'answers INACTIVE' in inactive.message
+    assert with_liveness(summary(), 0.3, 3.0, 'unconfigured').level == WARN
+    assert with_liveness(summary(), 0.3, 3.0, 'active').level == OK
+    assert with_liveness(summary(), 4.0, 3.0, 'inactive').level == ERROR

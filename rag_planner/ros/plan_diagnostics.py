@@ -96,8 +96,10 @@ class PlanDiagnostics(Node):
         for planner, window in self._windows.items():
             beat = self._beats.get(planner)
             age = now - beat[0] if beat else None
+            state = next((kv.value for kv in beat[1].values if kv.key == 'state'), '') \
+                if beat else ''
             summary = with_liveness(window.summary(now, slo, warn, max_fb), age,
-                                    self._timeout_s)
+                                    self._timeout_s, state)
             summary = self._check_publishers(planner, summary)
             values = summary.key_values() + [
                 ('heartbeat_age_s', 'nan' if age is None else f'{age:.2f}')]
