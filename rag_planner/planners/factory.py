@@ -41,12 +41,15 @@ def _no_wrap(stage: str, obj: Any) -> Any:
 
 def build_planner(config: PlannerConfig, state_dir: str,
                   wrap: Callable[[str, Any], Any] = _no_wrap,
-                  log: Callable[[str], None] = print, embedder: Any = None) -> tuple:
+                  log: Callable[[str], None] = print, embedder: Any = None,
+                  warm_cache: bool = True) -> tuple:
     """
     Return (primary planner, notes); notes explain every downgrade.
 
     ``embedder``: one already loaded (and behind ``wrap``) to share, e.g. the running
     planner's on a reload: the embedder is configuration, not part of a generation.
+    ``warm_cache`` False skips precomputing the library's own retrievals (a reload: the
+    0.26 s it costs competes with the requests, and a hit saves only the HNSW search).
     """
     wanted = config['pipeline']
     if wanted == 'rule_based':
@@ -61,7 +64,8 @@ def build_planner(config: PlannerConfig, state_dir: str,
             SafetyConfig.from_dict(config.safety_dict()),
             build_if_missing=not config['index_dir'], cache_capacity=config['cache_size'],
             recent_path=recent if recent and os.path.exists(recent) else None,
-            embedder=embedder, log=log, hnsw_timeout_s=config['retrieve_budget_ms'] / 1000.0)
+            embedder=embedder, log=log, hnsw_timeout_s=config['retrieve_budget_ms'] / 1000.0,
+            warm=warm_cache)
         retriever.index = wrap('retrieve', retriever.index)
     except Exception as exc:  # noqa: B902 - any load failure degrades, never stops the server
         reason = f'retrieval unavailable ({type(exc).__name__}: {exc}); rule planner answers'

@@ -154,6 +154,9 @@ def main(argv: Optional[list] = None) -> int:
     p.add_argument('--reloads', default='15,30,45', help='seconds into the load')
     p.add_argument('--out', required=True)
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--prewarm', type=float, default=30.0,
+                   help='seconds of the same kind of load first, not measured (the caches '
+                        'warm, as on a planner that has been serving)')
     opts = p.parse_args(argv)
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -188,8 +191,9 @@ def main(argv: Optional[list] = None) -> int:
         if missing:
             raise RuntimeError(f'planner not reachable: {missing}')
         warm = FleetScenario(ScenarioConfig(robots=opts.robots, rate_hz=opts.rate,
-                                            duration_s=3.0, seed=opts.seed + 1000,
-                                            process='periodic', templates='train'))
+                                            duration_s=max(3.0, opts.prewarm),
+                                            seed=opts.seed + 1000, process='poisson',
+                                            templates='heldout'))
         run_phase(node, warm, lambda _r: planner, label='warmup', answer_timeout_s=1.0)
         scenario = FleetScenario(ScenarioConfig(robots=opts.robots, rate_hz=opts.rate,
                                                 duration_s=opts.duration, seed=opts.seed,
