@@ -132,3 +132,17 @@ def test_autostart_brings_up_an_active_planner(start_planner, probe):
     node = '/t_life4/rag_planner'
     assert Lifecycle(probe, node).state() == 'active'
     assert probe.call(node, PICK_TASK, state()).success
+
+
+def test_an_out_of_range_limit_is_refused_before_it_is_applied(start_planner, probe):
+    """Issue 12's finding: 'max_pick_qty 1000' killed the server (one range, two places)."""
+    server = start_planner('/t_life5', '-p', 'autostart:=false')
+    node = '/t_life5/rag_planner'
+    life = Lifecycle(probe, node)
+    refused = probe.set_parameters(node, {'safety.max_pick_qty': 1000})[0]
+    assert not refused.successful and '999' in refused.reason
+    assert probe.set_parameters(node, {'safety.max_pick_qty': 999})[0].successful
+    assert life.change(Transition.TRANSITION_CONFIGURE)
+    assert life.change(Transition.TRANSITION_ACTIVATE)
+    assert probe.call(node, PICK_TASK, state()).success
+    assert server.proc.poll() is None
