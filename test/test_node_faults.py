@@ -107,8 +107,11 @@ def test_full_pipeline_answers_then_each_stage_fault_falls_back(start_planner, p
     ]
     if primary == 'generated':
         cases += [
+            # any of the watchdog's timeouts: on a loaded machine (CI) a request can meet
+            # a slow retrieval before it reaches the hung generator
             (dict(fault__stage='generate', fault__mode='hang'), {'rule_based'},
-             ('generation exceeded', 'waited too long', 'deadline at risk')),
+             ('generation exceeded', 'waited too long', 'deadline at risk',
+              'retrieval exceeded')),
             (dict(fault__stage='generate', fault__mode='garbage'), {'rule_based'},
              'plan rejected'),
         ]
