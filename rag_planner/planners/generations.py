@@ -88,22 +88,22 @@ class Generation:
 
 
 # ------------------------------------------------------------------------------ keys
-def read_public_key(path) -> nacl.signing.VerifyKey:
-    """Return the ed25519 public key in ``path`` (hex); GenerationError if unusable."""
+def _read_key(path, key_type, what: str):
     try:
         text = Path(path).read_text().strip()
-        return nacl.signing.VerifyKey(text.encode(), encoder=nacl.encoding.HexEncoder)
+        return key_type(text.encode(), encoder=nacl.encoding.HexEncoder)
     except (OSError, ValueError, TypeError, nacl.exceptions.CryptoError) as exc:
-        raise GenerationError(f'cannot read public key {path}: {exc}') from None
+        raise GenerationError(f'cannot read {what} {path}: {exc}') from None
+
+
+def read_public_key(path) -> nacl.signing.VerifyKey:
+    """Return the ed25519 public key in ``path`` (hex); GenerationError if unusable."""
+    return _read_key(path, nacl.signing.VerifyKey, 'public key')
 
 
 def read_signing_key(path) -> nacl.signing.SigningKey:
     """Return the ed25519 private key in ``path`` (hex)."""
-    try:
-        text = Path(path).read_text().strip()
-        return nacl.signing.SigningKey(text.encode(), encoder=nacl.encoding.HexEncoder)
-    except (OSError, ValueError, TypeError, nacl.exceptions.CryptoError) as exc:
-        raise GenerationError(f'cannot read signing key {path}: {exc}') from None
+    return _read_key(path, nacl.signing.SigningKey, 'signing key')
 
 
 def new_keypair(prefix) -> tuple:

@@ -26,7 +26,8 @@ from rag_planner.params import PlannerConfig
 from rag_planner.paths import config_file
 from rag_planner.planners.base import Planner
 from rag_planner.planners.factory import build_planner, generation_config
-from rag_planner.planners.generations import GenerationError, read_public_key, verify_generation
+from rag_planner.planners.generations import (
+    Generation, GenerationError, read_public_key, verify_generation)
 from rag_planner.serving.engine import PlanningEngine
 from rag_planner.serving.request import PlanOutcome, PlanRequestData
 
@@ -140,23 +141,31 @@ def run_selftest(primary: Optional[Planner], cases: Iterable[dict],
     return SelfTestReport(total, tuple(failures))
 
 
-def selftest_generation(root, public_key_path) -> tuple:
+def selftest_folder(generation: Generation, log=lambda _: None) -> SelfTestReport:
     """
-    Verify the generation in ``root``, load it and run its self-test: (generation, report).
+    Load ``generation``'s planner and answer its self-test; a planner that does not load fails.
 
     The cases are the shipped safety cases and the generation's own held-out cases.
+    """
+    primary, notes = build_planner(generation_config(PlannerConfig.from_dict({}), generation),
+                                   '', log=log)
+    try:
+        if notes:
+            return SelfTestReport(1, (('load', 'the generation does not load: ' +
+                                       '; '.join(notes)),))
+        return run_selftest(primary, safety_cases() + load_cases(generation.selftest_path))
+    finally:
+        primary.close()
+
+
+def selftest_generation(root, public_key_path) -> tuple:
+    """
+    Verify the generation in ``root`` and run its self-test: (generation, report).
+
     GenerationError when it is not signed or not intact.
     """
     generation = verify_generation(root, read_public_key(public_key_path))
-    primary, notes = build_planner(generation_config(PlannerConfig.from_dict({}), generation),
-                                   '', log=lambda _: None)
-    try:
-        if notes:
-            return generation, SelfTestReport(1, (('load', '; '.join(notes)),))
-        cases = safety_cases() + load_cases(generation.selftest_path)
-        return generation, run_selftest(primary, cases)
-    finally:
-        primary.close()
+    return generation, selftest_folder(generation)
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -181,7 +190,7 @@ def main(argv: Optional[list] = None) -> int:
 
 
 __all__ = ['check_answer', 'EXPECT_KEYS', 'load_cases', 'main', 'run_selftest', 'safety_cases',
-           'selftest_generation', 'SelfTestReport']
+           'selftest_folder', 'selftest_generation', 'SelfTestReport']
 
 
 if __name__ == '__main__':

@@ -28,14 +28,12 @@ import time
 from typing import Optional
 
 from rag_planner.domain.plan_grammar import format_plan
-from rag_planner.params import PlannerConfig
 from rag_planner.paths import default_library_path, default_model_dir, sha256_file
-from rag_planner.planners.factory import build_planner, generation_config
 from rag_planner.planners.generations import (
     GENERATOR, Generation, GenerationError, INDEX, LIBRARY, new_keypair, read_public_key,
     read_signing_key, seal_generation, SELFTEST, verify_generation)
 from rag_planner.retrieval.index_build import build_index_dir
-from rag_planner.serving.selftest import run_selftest, safety_cases, selftest_generation
+from rag_planner.serving.selftest import selftest_folder, selftest_generation
 from rag_planner.training.eval_sets import make_cases
 
 # held-out cases per subset in a generation's self-test (dev templates)
@@ -72,15 +70,7 @@ def build_generation(library: Path, out: Path, signing_key_path: Path,
     with open(work / SELFTEST, 'w') as handle:
         for case in cases:
             handle.write(json.dumps(case, sort_keys=True) + '\n')
-    staged = Generation('unsigned', work, {})
-    primary, notes = build_planner(generation_config(PlannerConfig.from_dict({}), staged),
-                                   '', log=log)
-    try:
-        if notes:
-            raise GenerationError('the generation does not load: ' + '; '.join(notes))
-        report = run_selftest(primary, safety_cases() + cases)
-    finally:
-        primary.close()
+    report = selftest_folder(Generation('unsigned', work, {}), log=log)
     if not report.ok:
         raise GenerationError(f'not signed: {report.summary()}')
     log(report.summary())
