@@ -103,7 +103,10 @@ def test_reload_swaps_signed_generations_and_refuses_tampered_ones(
     took_s, answer, reload_done, beats_meanwhile = during[0]
     assert not reload_done, 'the reload finished before the request was sent'
     assert answer.success and answer.latency.total_ms < 150.0 and took_s < 2.0
-    assert beats_meanwhile >= 2  # every 0.5 s, also while the reload runs
+    # every 0.5 s, also while the reload runs: a window of >= 1 s holds two when on time,
+    # one when a beat is late by a few ms (seen on a loaded CI machine), none when the
+    # reload holds the executor (the bug this guards: no beat for the whole reload)
+    assert beats_meanwhile >= 1
     events.clear()
     beats.clear()
     after = probe.call(node, PICK_TASK, state())
