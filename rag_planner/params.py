@@ -74,7 +74,7 @@ PLANNER_PARAMS: tuple = (
               '<state_dir>/incidents.jsonl.', read_only=True),
     ParamSpec('incident_log_max_bytes', 5_000_000, 'Incident log size that triggers rotation.',
               1000, 1e10),
-    ParamSpec('cache_size', 4096, 'Entries of the retrieval cache.', 0, 10_000_000,
+    ParamSpec('cache_size', 4096, 'Entries of the retrieval cache; 0: off.', 0, 10_000_000,
               configure_only=True),
     ParamSpec('skeleton_cache_size', 4096, 'Plan skeletons by masked wording (a repeated '
               'wording the generator agreed on skips embedding and generation); 0: off.',

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from rag_planner.domain.request import task_key
 from rag_planner.retrieval.cache import CachedRetrieval, PlanCache, template_key
 
@@ -36,6 +38,15 @@ def test_template_key_can_be_off():
     cache = PlanCache(capacity=10, use_template_key=False)
     cache.put('Go charge at CHARGER-3.', V1)
     assert cache.get('Go charge at CHARGER-7.') is None
+
+
+def test_capacity_zero_is_a_cache_that_is_off():
+    # cache_size: 0 turns the cache off; it is no reason to drop the retrieval path
+    cache = PlanCache(capacity=0)
+    cache.put('Go charge at CHARGER-3.', V1)
+    assert cache.get('Go charge at CHARGER-3.') is None and len(cache) == 0
+    with pytest.raises(ValueError):
+        PlanCache(capacity=-1)
 
 
 def test_lru_eviction():

@@ -102,9 +102,9 @@ class PlanCache:
 
     def __init__(self, capacity: int = 4096, use_template_key: bool = True,
                  fingerprint: str = ''):
-        """Create an empty cache holding up to ``capacity`` keys of each kind."""
-        if capacity < 1:
-            raise ValueError('capacity must be >= 1')
+        """Create an empty cache holding up to ``capacity`` keys of each kind (0: off)."""
+        if capacity < 0:
+            raise ValueError('capacity must be >= 0')
         self.capacity = int(capacity)
         self.use_template_key = bool(use_template_key)
         self.fingerprint = fingerprint
