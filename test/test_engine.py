@@ -424,3 +424,15 @@ def test_a_request_taken_past_its_deadline_is_answered_at_once_and_counted():
         assert eng.counters.snapshot()['late_on_arrival'] == 1
     finally:
         eng.close()
+
+
+def test_generated_planner_refuses_what_the_rule_planner_does_not_understand():
+    # alone, the generator's plans of such tasks were right about as often as wrong
+    from rag_planner.planners.base import PlanContext
+    from rag_planner.planners.generated import GeneratedPlanner
+    from rag_planner.domain.safety import SafetyConfig
+    planner = GeneratedPlanner(_NoRetriever(), _MustNotGenerate())
+    ctx = PlanContext('The sprinkler above C19-12 gets fixed today, so say so.', STATE,
+                      SafetyConfig(), PlannerConfig.from_dict({}))
+    with pytest.raises(NotUnderstood):
+        planner.plan(ctx)

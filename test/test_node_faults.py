@@ -96,9 +96,9 @@ def test_full_pipeline_answers_then_each_stage_fault_falls_back(start_planner, p
     primary = healthy[0].plan.source
 
     cases = [
-        (dict(fault__stage='retrieve', fault__mode='hang'), {'rule_based', primary},
+        (dict(fault__stage='embed', fault__mode='hang'), {'rule_based', primary},
          ''),
-        (dict(fault__stage='retrieve', fault__mode='delay', fault__delay_ms=200.0),
+        (dict(fault__stage='embed', fault__mode='delay', fault__delay_ms=200.0),
          {'rule_based', primary}, ''),
         (dict(fault__stage='embed', fault__mode='error'), {'rule_based'}, 'embed'),
         # hung workers are retired and replaced; meanwhile requests may wait for one
@@ -174,10 +174,18 @@ def test_embedder_model_corrupt_answers_with_rule_planner(start_planner, probe, 
                   rounds=1)
 
 
-# A wording only the generator plans (the rule planner does not understand it): its
-# last-known safe plan is what the chain can give when the generator fails.
-GEN_ONLY = 'B26-05 is full of boxes on the floor; report and go to staging area four, thanks.'
-GEN_ONLY_PLAN = 'REPORT BLOCKED B26-05; NAVIGATE STAGING-4'
+# A wording the rule planner does not understand but the retrieval baseline plans (the
+# generated pipeline refuses such a task): its last-known safe plan is what the chain can
+# give when retrieval fails (its embedder: HNSW has the exact k-NN as a fallback).
+RETRIEVED_ONLY = ('B26-05 is full of boxes on the floor; report and go to staging area four, '
+                  'thanks.')
+RETRIEVED_ONLY_PLAN = 'REPORT BLOCKED B26-05; NAVIGATE STAGING-4'
+
+
+def retrieved(shared_index, *extra):
+    # no retrieval cache: a retry of the same task must reach the failing stage
+    return ('-p', 'pipeline:=retrieved', '-p', f'index_dir:={shared_index}', '-p',
+            'cache_size:=0', *extra)
 
 
 def test_last_known_safe_plan_only_for_the_same_task_also_after_a_restart(
@@ -185,32 +193,32 @@ def test_last_known_safe_plan_only_for_the_same_task_also_after_a_restart(
     from rag_planner_interfaces.srv import GetPlan
     ns, planner = '/t_lks', '/t_lks/rag_planner'
     robot = state(robot_id='robot_9')
-    server = start_planner(ns, *full(shared_index))
-    first = probe.call(planner, GEN_ONLY, robot)
-    assert first.success and first.plan.source == 'generated'
-    assert plan_text(first.plan) == GEN_ONLY_PLAN
+    server = start_planner(ns, *retrieved(shared_index))
+    first = probe.call(planner, RETRIEVED_ONLY, robot)
+    assert first.success and first.plan.source == 'retrieved'
+    assert plan_text(first.plan) == RETRIEVED_ONLY_PLAN
 
-    def check_failing_generator():
+    def check_failing_retrieval():
         # the same task (other case and spacing: the same normalized text) -> its plan
-        again = probe.call(planner, '  ' + GEN_ONLY.upper(), robot)
+        again = probe.call(planner, '  ' + RETRIEVED_ONLY.upper(), robot)
         assert again.success and again.plan.source == 'last_known_safe', again
-        assert plan_text(again.plan) == GEN_ONLY_PLAN
-        # another task (the failing generator cannot say whether it understands it, the
+        assert plan_text(again.plan) == RETRIEVED_ONLY_PLAN
+        # another task (the failing retrieval cannot say whether it understands it, the
         # rule planner does not): no plan in time, never the plan above
         other = probe.call(planner, 'Dance the tango.', robot)
         assert other.error_code == GetPlan.Response.NO_PLAN_IN_TIME
         assert plan_text(other.plan) == 'HALT' and other.plan.source == 'safe_default'
-        # a task only the generator could plan, never planned for this robot: no plan in time
-        new = probe.call(planner, GEN_ONLY.replace('B26-05', 'C11-07'), robot)
+        # a task only retrieval could plan, never planned for this robot: no plan in time
+        new = probe.call(planner, RETRIEVED_ONLY.replace('B26-05', 'C11-07'), robot)
         assert new.error_code == GetPlan.Response.NO_PLAN_IN_TIME, new
         assert plan_text(new.plan) == 'HALT'
         # another robot never got the plan
-        assert probe.call(planner, GEN_ONLY, state(robot_id='robot_8')).error_code == \
+        assert probe.call(planner, RETRIEVED_ONLY, state(robot_id='robot_8')).error_code == \
             GetPlan.Response.NO_PLAN_IN_TIME
 
-    set_params(probe, planner, fault__stage='generate', fault__mode='error')
-    check_failing_generator()
+    set_params(probe, planner, fault__stage='embed', fault__mode='error')
+    check_failing_retrieval()
     server.stop()
-    start_planner(ns, *full(shared_index), '-p', 'fault.stage:=generate', '-p',
+    start_planner(ns, *retrieved(shared_index), '-p', 'fault.stage:=embed', '-p',
                   'fault.mode:=error')
-    check_failing_generator()
+    check_failing_retrieval()
