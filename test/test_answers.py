@@ -97,6 +97,9 @@ def test_a_task_in_a_language_the_lexicon_does_not_hold_is_not_english():
     lex = english_words()
     assert foreign_language('Hämta TOTE-55 från DOCK-2 till PACK-6.', lex) == UNKNOWN_LANGUAGE
     assert foreign_language('Przynieś TOTE-55 z DOCK-2 do PACK-6.', lex) == UNKNOWN_LANGUAGE
+    # one English function word is no proof: "at" is a word of other languages too
+    assert foreign_language('Kunin ang 5 SKU-11111 mula sa A01-01 at dalhin sa PACK-2',
+                            lex) == UNKNOWN_LANGUAGE
     # English with jargon, abbreviations and one typo stays English
     for task in ('Pls restock B02-05 w/ 12 x SKU-10077 from B30-11 asap, thx',
                  'Misscan at F20-01: rescan, then escalate to EXCEPTION-1',

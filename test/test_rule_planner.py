@@ -401,3 +401,41 @@ def test_move_task_mentioning_a_blockage_stays_a_move(task):
 
 def test_spaced_bin():
     assert format_plan(rule_plan('pick 3 of sku 48213 from a12 03 to pack 4', FULL).steps) == PICK
+
+
+@pytest.mark.parametrize('text,plan', [
+    # a bare "at" defers to the direction word before it in its clause
+    ('B02-05 is empty of SKU-10077; 4 from the reserve rack at B30-11 will do',
+     'NAVIGATE B30-11; SCAN B30-11; PICK SKU-10077 4; NAVIGATE B02-05; SCAN B02-05; '
+     'PLACE B02-05; REPORT DONE SKU-10077'),
+    # where a thing was left is where it is taken from; a putaway goes into the bin
+    ('Find a home for TOTE-31 in bin B16-03; it was dropped off at DOCK-16',
+     'NAVIGATE DOCK-16; SCAN TOTE-31; LOAD TOTE-31; NAVIGATE B16-03; UNLOAD B16-03; '
+     'REPORT DONE TOTE-31'),
+    ('TOTE-22 ended up at PACK-12 by mistake, it was meant for DOCK-8',
+     'NAVIGATE PACK-12; SCAN TOTE-22; LOAD TOTE-22; NAVIGATE DOCK-8; UNLOAD DOCK-8; '
+     'REPORT DONE TOTE-22'),
+    ('It was meant for DOCK-8, fix it please, TOTE-22 ended up at PACK-12',
+     'NAVIGATE PACK-12; SCAN TOTE-22; LOAD TOTE-22; NAVIGATE DOCK-8; UNLOAD DOCK-8; '
+     'REPORT DONE TOTE-22'),
+    ('XFER TOTE-9 ORIG STAGING-4 DEST DOCK-14',
+     'NAVIGATE STAGING-4; SCAN TOTE-9; LOAD TOTE-9; NAVIGATE DOCK-14; UNLOAD DOCK-14; '
+     'REPORT DONE TOTE-9'),
+    ('SKU-12345 is needed at PACK-3, 4 units from A01-01',
+     'NAVIGATE A01-01; SCAN A01-01; PICK SKU-12345 4; NAVIGATE PACK-3; PLACE PACK-3; '
+     'REPORT DONE SKU-12345'),
+    ('Nobody can get into C19-12 while it is repaired; report it and go to STAGING-8',
+     'REPORT BLOCKED C19-12; NAVIGATE STAGING-8'),
+])
+def test_roles_from_how_people_say_where_things_are(text, plan):
+    assert format_plan(rule_plan(text).steps) == plan
+
+
+@pytest.mark.parametrize('text', [
+    'Quick one: how long have you been running since your last charge?',
+    'New job - how much battery is left',
+    'How long have you been running since your last charge.',
+])
+def test_questions_after_a_lead_are_not_tasks(text):
+    with pytest.raises(NotUnderstood):
+        rule_plan(text)

@@ -173,8 +173,8 @@ _FREE_NUM_RE = re.compile(r'(?<![\w-])(\d{1,6})(?![\w-])')
 # into two numbers (DESIGN.md: an argument that does not parse cleanly is refused).
 _DECIMAL_RE = re.compile(r'(?<![\d.,-])(\d+[.,]\d+)(?![\d-]|[.,]\d)')
 
-_SRC_WORDS = r'from|off|out\s+of|leaving|source|reserve|<-|←|<=|pickup'
-_DST_WORDS = r'to|into|onto|toward|towards|for|->|=>|→|till|destination|forward'
+_SRC_WORDS = r'from|off|out\s+of|leaving|source|src|orig|origin|reserve|<-|←|<=|pickup'
+_DST_WORDS = r'to|into|onto|toward|towards|for|->|=>|→|till|destination|dest|forward'
 _PREP_RE = re.compile(r'(?:(?<![\w])(' + _SRC_WORDS + r')(?![\w])|(?<![\w])(' + _DST_WORDS
                       + r')(?![\w])|(?<![\w])(at|in|by|near|@|on|inside)(?![\w]))', re.I)
 _DST_VERBS = re.compile(
@@ -183,6 +183,17 @@ _DST_VERBS = re.compile(
 _SRC_VERBS = re.compile(r'\b(?:pick|grab|collect|get|fetch|retrieve|take|pull|load|lift|'
                         r'sitting|waiting|is|are|located|now|currently|presently|arrived|'
                         r'came|lying|using\s+stock|stock\s+sits|parked)\w*', re.I)
+# "it was dropped off at", "has been sitting at": a past or passive verb right before a
+# bare locative says where the thing is now (a source), unless it says where it is
+# wanted ("is needed at PACK-3")
+_WHERE_IT_IS_RE = re.compile(
+    r"(?<![\w-])(?:(?:ended|ends|wound)\s+up|(?:was|were|been|is|are|got)\s+"
+    r"(?:just\s+|already\s+|still\s+)?"
+    r"(?!(?:needed|wanted|required|requested|expected|meant|due|scheduled|assigned|destined|"
+    r"headed|bound|supposed)\b)(?:[a-z]+ed|left|put|sent|set|brought|kept|held|stuck|sat)"
+    r"(?:\s+(?:off|down|up|over|aside|here|there))?)\s*(?:by\s+mistake\s*)?$", re.I)
+_WANTED_AT_RE = re.compile(r'(?<![\w-])(?:needed|wanted|required|requested|expected|due)\s*$',
+                           re.I)
 # "fill E36-12 up with ...", "restock B02-05": the bin right after the verb is filled
 _FILL_VERB_RE = re.compile(r'(?<![\w-])(?:fill|refill|restock|replenish|top\s+up)\s*$', re.I)
 
@@ -207,13 +218,27 @@ def _role(gap: str) -> str:
     if last.group(2):
         return 'dst'
     before = gap[:last.start()]
-    # the verb nearest to the 'at' decides: "store it at" vs "sitting at"
-    dv = [m.start() for m in _DST_VERBS.finditer(before)]
-    sv = [m.start() for m in _SRC_VERBS.finditer(before)]
+    clause = re.split(r'[,;.!?]', before)[-1]
+    if _WHERE_IT_IS_RE.search(clause):
+        return 'src'  # "it was dropped off at DOCK-16": where the thing is now
+    if _WANTED_AT_RE.search(clause):
+        return 'dst'  # "SKU-1 is needed at PACK-3"
+    # the verb nearest to the 'at' in its clause decides: "store it at" vs "sitting at"
+    # (not a verb of another clause: "Once that is out of the way, rack TOTE-5 in E22-04")
+    dv = [m.start() for m in _DST_VERBS.finditer(clause)]
+    sv = [m.start() for m in _SRC_VERBS.finditer(clause)]
     if dv and (not sv or dv[-1] > sv[-1]):
         return 'dst'
     if sv:
         return 'src'
+    # "from the upper reserve at B40-15", "a home for TOTE-3 in bin B16-03": a bare
+    # locative defers to the direction word before it in the same clause
+    earlier = list(_PREP_RE.finditer(clause))
+    for m in reversed(earlier):
+        if m.group(1):
+            return 'src'
+        if m.group(2):
+            return 'dst'
     return ''
 
 

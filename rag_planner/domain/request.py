@@ -146,10 +146,13 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
     # Short words are where English jargon lives ("WMS pick req, src ..., dest ..."):
     # only words of LEXICON_MIN_LETTERS or more are weighed.
     long_words = [w for w in words if len(w) >= LEXICON_MIN_LETTERS]
-    has_english_function_word = any(w in _ENGLISH for w in words)  # "REPLEN ... FROM ... TO"
-    if lexicon and long_words and not has_english_function_word:
+    # "REPLEN ... FROM ... TO": two English function words make it English; one can be
+    # a word of another language too ("at" in "Kumuha ng 16 ... at dalhin sa PACK-17")
+    function_words = sum(1 for w in words if w in _ENGLISH)
+    if lexicon and long_words and function_words <= 1:
         unknown = sum(1 for w in long_words if w not in lexicon)
-        if unknown / len(long_words) > UNKNOWN_WORDS_SHARE:
+        if unknown / len(long_words) > UNKNOWN_WORDS_SHARE and (
+                not function_words or unknown >= 2):
             return UNKNOWN_LANGUAGE
     return ''
 

@@ -121,6 +121,10 @@ def _is_bin(loc: str) -> bool:
     return id_kind(loc) == 'bin'
 
 
+def _is_station(loc: str) -> bool:
+    return id_kind(loc) != 'bin'
+
+
 def _any(loc: str) -> bool:
     return True
 
@@ -176,7 +180,13 @@ def build_plan(family: str, entities: TaskEntities, state: Optional[RobotState] 
                 Step('REPORT', ('DONE', sku))]
     if family in ('putaway', 'transfer'):
         tote = _first(e.totes, 'tote', family, 'tote')
-        src, dst = _pick_src_dst(e, family, _any, _any)
+        if family == 'putaway' and any(map(_is_bin, e.locations)) \
+                and not all(map(_is_bin, e.locations)):
+            # a putaway takes a tote from a station into a bin: the kinds say which is
+            # which ("find a home for TOTE-3 in bin B16-03; it was dropped off at DOCK-16")
+            src, dst = _pick_src_dst(e, family, _is_station, _is_bin)
+        else:
+            src, dst = _pick_src_dst(e, family, _any, _any)
         return [Step('NAVIGATE', (src,)), Step('SCAN', (tote,)), Step('LOAD', (tote,)),
                 Step('NAVIGATE', (dst,)), Step('UNLOAD', (dst,)), Step('REPORT', ('DONE', tote))]
     if family == 'count':

@@ -78,6 +78,7 @@ _BLOCKED = _rx(
     r'block\w*', r'obstruct\w*', r'jam+ed', r'impassable', r'in\s+the\s+way',
     r'can\'?t\s+(?:get|go|pass|drive|enter|reach)\s*(?:through|into|past|in)?',
     r'cannot\s+(?:get|go|pass|drive|enter|reach)', r'no\s+access',
+    r'(?:nobody|no\s+one|no-one)\s+can\s+(?:get|go|pass|drive|enter|reach)',
     r'(?:can\'?t|cannot)\s+be\s+(?:reached|accessed|entered|passed)', r'unreachable',
     r'not\s+reachable', r'inaccessible',
     r'closed(?:\s+off)?', r'barricad\w*', r'not\s+passable', r'fallen', r'debris',
@@ -124,8 +125,10 @@ def _has(rx: re.Pattern, text: str) -> bool:
 _CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top\s+up', r'plug\s+in', r'juice\s+up',
                   r'power\s+up')
 # Questions that ask for information, not for a task ("what is your battery level?").
-_LEAD = r'^\W*(?:(?:hey|hi|hello|ok|okay|so|robot(?:\s+\d+)?)\W+)*'
-_WH = r"(?:what|who|why|when|where|which|whose|how)"
+# "Hey robot, ...", "Quick one: ...", "New job - ...": before the question
+_LEAD = (r'^\W*(?:(?:hey|hi|hello|ok|okay|so|robot(?:\s+\d+)?)\W+'
+         r'|[A-Za-z]+(?:\s+[A-Za-z]+){0,2}\s*(?::|\s[-–—])\s*)*')
+_WH = r"(?:what|who|why|when|where|which|whose|how(?:\s+(?:long|much|often|far|soon|old))?)"
 _WH_QUESTION = re.compile(
     _LEAD + _WH + r"(?:'s\b|\s+(?:is|are|was|were|do|does|did|will|would|can|could|should|has|"
     r"have|had)\b|\b.*\?\W*$)", re.I | re.S)
