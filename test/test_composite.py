@@ -209,3 +209,51 @@ def test_a_tote_parked_somewhere_is_taken_from_there():
     assert format_plan(rule_plan('Shuttle tote 5480 across to PACK-7, it is parked at '
                                  'STAGING-3 right now', STATE).steps).startswith(
         'NAVIGATE STAGING-3; SCAN TOTE-5480')
+
+
+@pytest.mark.parametrize('text,parts', [
+    ('1) go charge at CHARGER-3; 2) return to STAGING-2 and park',
+     ['go charge at CHARGER-3', 'return to STAGING-2 and park']),
+    ('Go charge at CHARGER-3. Plus, after that, return to STAGING-2 and park.',
+     ['Go charge at CHARGER-3.', 'return to STAGING-2 and park.']),
+    ('First up: go charge at CHARGER-3. When that is complete, return to STAGING-2 and park',
+     ['go charge at CHARGER-3.', 'return to STAGING-2 and park']),
+    ('Go charge at CHARGER-3. Once that is out of the way, return to STAGING-2 and park',
+     ['Go charge at CHARGER-3.', 'return to STAGING-2 and park']),
+    ('Go charge at CHARGER-3, and when finished, return to STAGING-2 and park',
+     ['Go charge at CHARGER-3', 'return to STAGING-2 and park']),
+    # a lead-in of other words is part of the task
+    ('When you get to CHARGER-3, charge', ['When you get to CHARGER-3, charge']),
+])
+def test_list_numbers_and_lead_ins_are_no_part_of_a_task(text, parts):
+    assert split_parts(text) == parts
+
+
+def test_a_list_number_is_no_quantity():
+    plan = format_plan(rule_plan('1) go charge at CHARGER-3; 2) bring 7 units of SKU-51158 '
+                                 'from A11-15 to PACK-4', STATE).steps)
+    assert plan == f'{CHARGE3}; NAVIGATE A11-15; SCAN A11-15; PICK SKU-51158 7; ' \
+                   'NAVIGATE PACK-4; PLACE PACK-4; REPORT DONE SKU-51158'
+
+
+@pytest.mark.parametrize('text', [
+    f'{PICK}. Once finished, .',
+    f'{PICK}, then',
+    f', and after that, {PICK.lower()}',
+])
+def test_a_connector_that_joins_nothing_is_not_understood(text):
+    with pytest.raises(NotUnderstood, match='not there'):
+        rule_plan(text, STATE)
+    assert format_plan(rule_plan(f'{PICK};', STATE).steps) == PICK_PLAN  # punctuation only
+
+
+def test_one_task_said_in_two_sentences_is_one_task():
+    assert format_plan(rule_plan('Your charge is running low. CHARGER-3 is free right now.',
+                                 STATE).steps) == CHARGE3
+
+
+def test_an_incident_report_is_not_read_into_a_task_of_another_family():
+    # the report's place and the staging area would make a pick of the gibberish's SKU
+    with pytest.raises(NotUnderstood):
+        rule_plan('Step one: a fallen pallet blocks A07-10, report it and retreat to '
+                  'STAGING-11. Step two: SKU-26847 zzz qqq.', STATE)

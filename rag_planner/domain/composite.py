@@ -21,18 +21,57 @@ _CONNECTOR_RE = re.compile(
     r'(?:\s*[,;]?\s*(?<![\w-])(?:and\s+)?(?:then|after\s+that|afterwards|after\s+this|'
     r'finally|lastly|last\s+of\s+all|next(?=\s*,)|followed\s+by|subsequently|once\s+finished|'
     r'(?:as\s+soon\s+as|once|when|after)\s+(?:that\s+is|that\'s|you\s+are|you\'re|you\s+have|'
-    r'you\'ve)\s+(?:done|finished)(?:\s+(?:with\s+)?(?:that|it|this))?)(?![\w-])\s*,?\s*)'
+    r'you\'ve)\s+(?:done|finished)(?:\s+(?:with\s+)?(?:that|it|this))?|'
+    r'(?:once|when|after)\s+(?:finished|done|completed?)|'
+    r'at\s+the\s+very\s+end|(?:at\s+the\s+end|to\s+finish(?:\s+(?:off|up))?)(?=\s*,))'
+    r'(?![\w-])\s*,?\s*)'
     r'|(?:\s*[,;.]?\s*(?<![\w-])step\s+(?:one|two|three|four|[1-9])\s*[:.)-]\s*)'
     r'|(?:\s*;\s*)'
     r'|(?:(?<=[.!?])\s+(?=[A-Za-z]))', re.I)
 _LEADING_RE = re.compile(r'^\W*(?:(?:first(?:\s+of\s+all)?|firstly|to\s+start|and|also)'
                          r'(?![\w-])\W*)*', re.I)
+# A part's number in a list: "1) ...", "(2) ...", "b) ...", "3. ..."
+_ENUMERATOR_RE = re.compile(r'^\s*(?:\(?\d{1,2}\)|\(?[a-e]\)|\d{1,2}\.(?=\s)|#\d{1,2}\b)\s*',
+                            re.I)
+# A lead-in that only says when the part comes ("When that is complete, ...", "Before
+# anything else, ...", "Plus, after that, ...", "First up: ..."): words of this closed
+# list only, one of them about the order, then a comma or a colon.
+_LEAD_IN_RE = re.compile(r"^\s*((?:[A-Za-z]+(?:'[a-z]+)?\s+){0,7}[A-Za-z]+(?:'[a-z]+)?)\s*[,:]\s*")
+_LEAD_IN_WORDS = frozenset(
+    "after afterwards afterward then next once when whenever finished finish done complete "
+    "completed over sorted wrapped wrap up off first firstly before anything else finally "
+    "last lastly plus also later additionally second secondly third thirdly and that that's "
+    "this it you you're you've are have has is was been with all of everything the very end "
+    "start begin to now right so following out way".split())
+_ORDER_WORDS = frozenset(
+    "after afterwards afterward then next once when finished finish done complete completed "
+    "first firstly before finally last lastly plus also later additionally second secondly "
+    "third thirdly end start begin following".split())
+
+
+def _lead_in_end(text: str) -> int:
+    """Return where a part's list number and order lead-ins end (0: none)."""
+    pos = 0
+    while True:
+        m = _ENUMERATOR_RE.match(text[pos:])
+        if m and m.end():
+            pos += m.end()
+            continue
+        m = _LEAD_IN_RE.match(text[pos:])
+        if m is None:
+            return pos
+        words = m.group(1).lower().split()
+        if not (set(words) <= _LEAD_IN_WORDS and set(words) & _ORDER_WORDS):
+            return pos
+        pos += m.end()
+
+
 # A part made of these words only is politeness, not a task.
 _FILLER_WORDS = frozenset(
     'thanks thank you thx cheers please pls plz ok okay great cool asap urgent now quickly '
     'high priority when get a chance if can possible much appreciated ty robot for sure '
     'appreciate it good job done that is all hey hi hello next task quick one new job heads '
-    'up'.split())
+    'up plus additionally besides'.split())
 # "Nothing else for you tonight": tells the robot no task (the task comes in another part).
 _NOTHING_ELSE_RE = re.compile(r"(?<![\w-])(?:nothing\s+(?:else|more)|that'?s\s+(?:all|it)|"
                               r"no\s+(?:more|other)\s+(?:tasks?|jobs?|work))"
@@ -69,8 +108,13 @@ def split_spans(task: str) -> list[tuple[int, int]]:
     for m in list(_CONNECTOR_RE.finditer(task)) + [None]:
         end = m.start() if m is not None else len(task)
         piece = task[pos:end]
-        lead = _LEADING_RE.match(piece)
-        start = pos + (lead.end() if lead else 0)
+        start = pos
+        while True:  # "Plus, after that, also ...": lead-ins and leading words in turn
+            lead = start + _lead_in_end(task[start:end])
+            after = lead + _LEADING_RE.match(task[lead:end]).end()
+            if after == start:
+                break
+            start = after
         while start < end and task[start] in ' \t\r\n,;:-':
             start += 1
         stop = end
@@ -88,9 +132,32 @@ def split_spans(task: str) -> list[tuple[int, int]]:
     return spans or [(0, len(task))]
 
 
+def dangling_connector(task: str) -> str:
+    """
+    Return a connector of ``task`` that joins nothing to a part, or ''.
+
+    "Grab 15 SKU-53416 ... to PACK-7. Once finished, ." and ", and after you have done
+    that, verify ...": a part was meant to be there (lost in transit, or not text at all).
+    A ";" or a new sentence with nothing after it joins nothing: it is punctuation.
+    """
+    if not isinstance(task, str):
+        return ''
+    if task.lstrip()[:1] in (',', ';'):
+        m = _CONNECTOR_RE.match(task)
+        return m.group(0).strip() if m and re.search(r'[A-Za-z]', m.group(0)) else ''
+    matches = list(_CONNECTOR_RE.finditer(task))
+    for k, m in enumerate(matches):
+        if not re.search(r'[A-Za-z]', m.group(0)) or re.match(r'\W*step\b', m.group(0), re.I):
+            continue
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(task)
+        if not re.search(r'\w', task[m.end():end]):
+            return m.group(0).strip(' ,;')
+    return ''
+
+
 def split_parts(task: str) -> list[str]:
     """Return the texts of :func:`split_spans` (a text without a connector: one part)."""
     return [task[a:b] for a, b in split_spans(task)]
 
 
-__all__ = ['MAX_SUBTASKS', 'is_filler', 'split_parts', 'split_spans']
+__all__ = ['MAX_SUBTASKS', 'dangling_connector', 'is_filler', 'split_parts', 'split_spans']

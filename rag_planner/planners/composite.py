@@ -29,7 +29,7 @@ import copy
 import re
 from typing import Any, Callable, Optional, Sequence
 
-from rag_planner.domain.composite import split_spans
+from rag_planner.domain.composite import dangling_connector, split_spans
 from rag_planner.domain.entities import extract_entities
 from rag_planner.errors import MissingArgument, NotUnderstood, TaskRefused, TooLong
 
@@ -53,6 +53,8 @@ _STATEMENT_RE = re.compile(r'^\W*(?:the\s+)?(?:bin|aisle|location|zone|area)?\W*
                            re.I)
 _ID_TEXT_RE = re.compile(r'(?<![\w-])(?:[A-F]\d{2}[- ]?\d{2}|(?:PACK|DOCK|CHARGER|STAGING|'
                          r'EXCEPTION|TOTE|SKU)[-# ]?\d+)(?![\w-])', re.I)
+# The reports of an incident (REPORT <kind> <place>)
+_INCIDENTS = frozenset((('BLOCKED',), ('SPILL',), ('MISSCAN',)))
 # Families whose plans have one shape: read from a piece of a text, one passes for the other.
 _KIN = {'transfer': 'putaway', 'replenish': 'pick', 'blocked': 'spill'}
 _QUESTION_RE = re.compile(r'^\W*(?:what|where|which|who|whose|when|why|how)(?![\w-])', re.I)
@@ -106,7 +108,13 @@ class _Grouper:
         self._memo: dict = {}
 
     def text(self, i: int, j: int) -> str:
-        return self.task[self.spans[i][0]:self.spans[j - 1][1]]
+        """Return pieces i..j-1 with what is between them, its words blanked ("2) ")."""
+        out = [self.task[self.spans[i][0]:self.spans[i][1]]]
+        for k in range(i + 1, j):
+            gap = self.task[self.spans[k - 1][1]:self.spans[k][0]]
+            # the connector's words are no part of a task ("Step two:" is no quantity)
+            out += [re.sub(r'\w', ' ', gap), self.task[self.spans[k][0]:self.spans[k][1]]]
+        return ''.join(out)
 
     def _try(self, text: str):
         key = ('one', text)
@@ -173,13 +181,33 @@ class _Grouper:
                 if not _named_ids(piece) <= used \
                         and not _is_statement(piece):
                     return None
+                alone = self._try(piece)
+                if isinstance(alone, TaskRefused):
+                    continue
+                own = {a for step in alone.steps for a in step.args}
+                other = _KIN.get(alone.family, alone.family) != _KIN.get(got.family, got.family)
+                # a move alone ("go to staging zone 5", "destination STAGING-18") is often
+                # a clause of a bigger task, and a statement of stock reads as a count
+                # ("B15-08 has SKU-89602; 18 of those should end up at PACK-13"); a
+                # report of an incident is a task of its own
+                works = any(step.action == 'REPORT' and step.args[:1] in _INCIDENTS
+                            for step in alone.steps)
+                if works and other and _named_ids(piece) <= own \
+                        and not _contains(got.steps, alone.steps):
+                    # a whole task of its own, read into a task of another family: "a
+                    # fallen pallet ... in front of A07-10, raise a blockage report and
+                    # retreat to STAGING-11. Step two: SKU-26847 lkj lkj" is no pick
+                    return None
                 continue
             alone = self._try(piece)
             if isinstance(alone, TaskRefused):
                 if not (_is_clause(piece, got.steps) or _TALK_RE.search(piece)):
                     return None  # "..., then tell me a joke"
-            elif not _contains(got.steps, alone.steps):
-                return None      # "..., then go charge": a task of its own
+            elif not _contains(got.steps, alone.steps) and not (
+                    getattr(alone, 'family', None) == getattr(got, 'family', '')):
+                # "..., then go charge": a task of its own; but "Your charge is getting
+                # thin. CHARGER-15 is free right now." is one charge, said twice
+                return None
         return None if self._two_tasks(i, j, got) else got
 
     def refusal(self, reached: int, index: int) -> TaskRefused:
@@ -222,6 +250,10 @@ def plan_parts(task: str, plan_one: Callable[[str], Any], max_subtasks: int,
 
     ``plan_one(text)`` returns a plan with ``.steps`` or raises TaskRefused.
     """
+    dangling = dangling_connector(task)
+    if dangling:
+        raise NotUnderstood(f'the task joins a part that is not there ({dangling!r} with '
+                            'nothing on one side)')
     spans = split_spans(task)
     if len(spans) <= 1 or len(spans) > MAX_PIECES:
         return _covered(task, spans, [(task, plan_one(task))])
