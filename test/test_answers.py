@@ -105,6 +105,7 @@ def test_a_task_in_a_language_the_lexicon_does_not_hold_is_not_english():
                  'Misscan at F20-01: rescan, then escalate to EXCEPTION-1',
                  'Bring TOTE-55 frm PACK-1 to PACK-6.', 'TOTE-55 PACK-1 -> PACK-6',
                  'WMS pick req: SKU-10077 x3, src B30-11, dest PACK 2',
-                 'RESTK SKU-10077 QTY 12 FROM B30-11 TO B02-05'):
+                 'RESTK SKU-10077 QTY 12 FROM B30-11 TO B02-05',
+                 'umm, STOCKTAKE | BIN E11-01 | ITEM SKU-09000 ok?'):
         assert foreign_language(task, lex) == '', task
     assert foreign_language('Przynieś TOTE-55 z DOCK-2 do PACK-6.') == ''  # no lexicon

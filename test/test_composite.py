@@ -257,3 +257,9 @@ def test_an_incident_report_is_not_read_into_a_task_of_another_family():
     with pytest.raises(NotUnderstood):
         rule_plan('Step one: a fallen pallet blocks A07-10, report it and retreat to '
                   'STAGING-11. Step two: SKU-26847 zzz qqq.', STATE)
+
+
+def test_a_report_clause_may_end_in_thanks():
+    assert format_plan(rule_plan('Count SKU-60442 in bin A14-01, then report back the total, '
+                                 'thanks', STATE).steps) == \
+        'NAVIGATE A14-01; SCAN A14-01; SCAN SKU-60442; REPORT COUNT SKU-60442'

@@ -439,3 +439,29 @@ def test_roles_from_how_people_say_where_things_are(text, plan):
 def test_questions_after_a_lead_are_not_tasks(text):
     with pytest.raises(NotUnderstood):
         rule_plan(text)
+
+
+@pytest.mark.parametrize('text,plan', [
+    ('Raise a wet-floor report for C13-10 and hold position at STAGING-2',
+     'REPORT SPILL C13-10; NAVIGATE STAGING-2; WAIT 60'),
+    ('A pile of crates is in front of F12-15; tell the system and pull back to STAGING-5',
+     'REPORT BLOCKED F12-15; NAVIGATE STAGING-5'),
+    ('Go fill your battery back up', 'NAVIGATE CHARGER-1; CHARGE CHARGER-1'),
+    ('Rescan B12-11 and if that fails too, take it to EXCEPTION-4',
+     'NAVIGATE B12-11; SCAN B12-11; SCAN B12-11; NAVIGATE EXCEPTION-4; REPORT MISSCAN B12-11'),
+    ('Brakes on, people are crossing', 'HALT'),
+    ('Hold up, hold up!', 'HALT'),
+    ('Hold position.', 'HALT'),
+])
+def test_more_ways_to_name_a_task(text, plan):
+    assert format_plan(rule_plan(text).steps) == plan
+
+
+def test_a_record_with_a_header_and_fields_is_one_task():
+    assert format_plan(rule_plan('PICK; SKU: SKU-40766; QTY: 9; LOC: C36-08; DROP: PACK-14')
+                       .steps) == ('NAVIGATE C36-08; SCAN C36-08; PICK SKU-40766 9; '
+                                   'NAVIGATE PACK-14; PLACE PACK-14; REPORT DONE SKU-40766')
+    with pytest.raises(NotUnderstood):  # a field that is no field is still a part
+        rule_plan('PICK; SKU: SKU-40766; QTY: 9; LOC: C36-08; DROP: PACK-14; tell me a joke')
+    with pytest.raises(NotUnderstood):  # a question that names a family's word is no header
+        rule_plan('How many robots work here; then count SKU-49882 in bin E16-02')

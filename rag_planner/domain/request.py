@@ -109,7 +109,7 @@ DOMAIN_WORDS = frozenset(
     'restock restocked restocking smudged spillage shelve shelved pallet pallets inbound '
     'outbound misscan misscanned misscans unload unloaded abort impassable stow stowed '
     'putaway putaways replenish replenished replenishment standby forklift unscannable '
-    'refill refilled'.split())
+    'refill refilled stocktake stocktaking recount'.split())
 
 
 UNKNOWN_WORDS_SHARE = 0.5  # more than this share of a task's words unknown: not English

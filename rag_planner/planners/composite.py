@@ -38,8 +38,9 @@ MAX_PIECES = 12  # texts cut in more pieces are planned as one task (or refused)
 # A clause is one only where the plan does what it says: a report clause needs a REPORT
 # step ("Report a blockage, then go to STAGING-3" without the blockage's place is no
 # park task), a retry clause a second SCAN.
+_THANKS = r'(?:\W+(?:thanks|thank\s+you|thx|cheers|please|pls|ok|okay))?'
 _REPORT_CLAUSE_RE = re.compile(r'^\W*(?:please\s+)?(?:report|flag|log|note|tell\s+the\s+system)'
-                               r'(?:\s+[\w\'-]+){0,3}\W*$', re.I)
+                               r'(?:\s+[\w\'-]+){0,3}' + _THANKS + r'\W*$', re.I)
 _RETRY_CLAUSE_RE = re.compile(r'^\W*(?:please\s+)?(?:retry|try\s+again|give\s+it\s+another\s+'
                               r'try|re-?scan(?:\s+it)?|scan\s+(?:it\s+)?again|(?:one|two|three|'
                               r'a\s+few|\d)\s+more\s+(?:scans?|tries|try|attempts?|times?|goes?)|'
@@ -53,6 +54,14 @@ _STATEMENT_RE = re.compile(r'^\W*(?:the\s+)?(?:bin|aisle|location|zone|area)?\W*
                            re.I)
 _ID_TEXT_RE = re.compile(r'(?<![\w-])(?:[A-F]\d{2}[- ]?\d{2}|(?:PACK|DOCK|CHARGER|STAGING|'
                          r'EXCEPTION|TOTE|SKU)[-# ]?\d+)(?![\w-])', re.I)
+# The header of a record-style task ("PICK; SKU: ...; QTY: ...") -> its family
+_HEADERS = {'pick': 'pick', 'picking': 'pick', 'pick order': 'pick', 'replenish': 'replenish',
+            'replen': 'replenish', 'replenishment': 'replenish', 'restock': 'replenish',
+            'putaway': 'putaway', 'put away': 'putaway', 'put-away': 'putaway',
+            'ptwy': 'putaway', 'transfer': 'transfer', 'xfer': 'transfer', 'move': 'transfer',
+            'count': 'count', 'cycle count': 'count', 'stocktake': 'count', 'charge': 'charge',
+            'park': 'park', 'spill': 'spill', 'blocked': 'blocked', 'misscan': 'misscan',
+            'no-read': 'misscan'}
 # The reports of an incident (REPORT <kind> <place>)
 _INCIDENTS = frozenset((('BLOCKED',), ('SPILL',), ('MISSCAN',)))
 # Families whose plans have one shape: read from a piece of a text, one passes for the other.
@@ -97,6 +106,22 @@ def _is_clause(piece: str, steps: Sequence[Any]) -> bool:
     if _RETRY_CLAUSE_RE.match(piece):
         return actions.count('SCAN') >= 2
     return bool(_STATE_CLAUSE_RE.match(piece))
+
+
+def _is_field(piece: str, got: Any) -> bool:
+    """
+    Return True for a field of a record-style task ("PICK; SKU: ...; QTY: 19; ...").
+
+    The record's header names the task's family ("PICK"), a field its quantity.
+    """
+    # a header, not a text that only names a family's keyword ("how many robots ...",
+    # "reserve a table", "sweep the car park")
+    family = _HEADERS.get(re.sub(r'[^a-z -]', '', piece.lower()).strip())
+    if family and _KIN.get(family, family) == _KIN.get(got.family, got.family):
+        return True
+    qty = extract_entities(piece).qty
+    return qty is not None and any(str(qty) in step.args for step in got.steps if
+                                   step.action == 'PICK')
 
 
 class _Grouper:
@@ -201,7 +226,8 @@ class _Grouper:
                 continue
             alone = self._try(piece)
             if isinstance(alone, TaskRefused):
-                if not (_is_clause(piece, got.steps) or _TALK_RE.search(piece)):
+                if not (_is_clause(piece, got.steps) or _TALK_RE.search(piece)
+                        or _is_field(piece, got)):
                     return None  # "..., then tell me a joke"
             elif not _contains(got.steps, alone.steps) and not (
                     getattr(alone, 'family', None) == getattr(got, 'family', '')):

@@ -56,7 +56,9 @@ _STRONG_STOP = _rx(
     r'stop\s*!+', r'^\W*stop\W*$', r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+move',
     r'stand\s+still', r'stay\s+put', r'shut\s*down', r'power\s+down', r'full\s+stop',
     r'all\s+stop', r'stay\s+(?:right\s+)?(?:where\s+you\s+are|there|in\s+place)',
-    r'hold\s+(?:it|still|position|your\s+position)', r'whoa',
+    # "hold position at STAGING-20" is a wait there, not a stop
+    r'hold\s+(?:it|still|position|your\s+position)(?!\s+(?:at|in|by|near|on)\b)', r'whoa',
+    r'hold\s+up(?=\s*[,!.;]|\s*$)', r'brakes?\s+on',
     r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+(?:go|move|drive)\s+any\s+(?:further|farther)')
 _WEAK_STOP = _rx(r'stop(?:ping)?', r'pause', r'stand\s*down', r'cancel')
 _MISSCAN = _rx(
@@ -72,7 +74,7 @@ _MISSCAN = _rx(
     r'(?:label|barcode|tag)\w*(?:\s+\S+){1,3}?\s+(?:is|are|was|looks)\s+(?:damaged|torn|'
     r'smudged|faded|unreadable|ripped|scratched|broken|bad|illegible)',
     r'scanner\s+(?:keeps\s+)?(?:beep|fail|error|reject)\w*')
-_SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet\s+floor', r'liquid', r'slippery',
+_SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet[\s-]+floor', r'liquid', r'slippery',
              r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess')
 _BLOCKED = _rx(
     r'block\w*', r'obstruct\w*', r'jam+ed', r'impassable', r'in\s+the\s+way',
@@ -82,7 +84,10 @@ _BLOCKED = _rx(
     r'(?:can\'?t|cannot)\s+be\s+(?:reached|accessed|entered|passed)', r'unreachable',
     r'not\s+reachable', r'inaccessible',
     r'closed(?:\s+off)?', r'barricad\w*', r'not\s+passable', r'fallen', r'debris',
-    r'pallet\s+(?:in|on|across)', r'out\s+of\s+bounds', r'off[\s-]limits', r'no[\s-]go')
+    r'pallet\s+(?:in|on|across)', r'out\s+of\s+bounds', r'off[\s-]limits', r'no[\s-]go',
+    # "a stack of empty pallets in front of F08-06"
+    r'(?:stack|pile|pallets?|box(?:es)?|cart|trolley|forklift|crates?)\b[^.;]{0,40}?'
+    r'\bin\s+front\s+of')
 # "blocked zones" in general ("I authorise entering blocked zones: ..."): no report of one.
 _GENERIC_BLOCKED = _rx(r'block\w*\s+(?:zones|areas|aisles|locations|bins|regions|places)')
 _CHARGE = _rx(r'(?:re)?charg\w*', r'battery', r'batteries', r'top\s+up', r'plug\s+in',
@@ -123,7 +128,8 @@ def _has(rx: re.Pattern, text: str) -> bool:
 
 # A charge task without a charger id needs a charge command, not a mention of the battery.
 _CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top\s+up', r'plug\s+in', r'juice\s+up',
-                  r'power\s+up')
+                  r'power\s+up', r'fill\s+(?:up\s+)?(?:your|the)\s+batter(?:y|ies)',
+                  r'top\s+(?:yourself|your\s+battery)\s+(?:back\s+)?up')
 # Questions that ask for information, not for a task ("what is your battery level?").
 # "Hey robot, ...", "Quick one: ...", "New job - ...": before the question
 _LEAD = (r'^\W*(?:(?:hey|hi|hello|ok|okay|so|robot(?:\s+\d+)?)\W+'
@@ -196,7 +202,7 @@ def _by_cues(t: str, e: TaskEntities) -> Optional[str]:
         return 'blocked'
     has_exception = bool(e.stations_of('exception'))
     if has_exception and e.bins and not e.totes and e.qty is None and _has(
-            _rx(r'scan\w*', r'label\w*', r'barcode\w*', r'escalat\w*', r'retry'), t):
+            _rx(r'(?:re-?)?scan\w*', r'label\w*', r'barcode\w*', r'escalat\w*', r'retry'), t):
         return 'misscan'
     chargers = e.stations_of('charger')
     if not e.totes and not e.skus and (chargers and _has(_CHARGE, t) or _has(_CHARGE_CMD, t)
