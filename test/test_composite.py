@@ -263,3 +263,23 @@ def test_a_report_clause_may_end_in_thanks():
     assert format_plan(rule_plan('Count SKU-60442 in bin A14-01, then report back the total, '
                                  'thanks', STATE).steps) == \
         'NAVIGATE A14-01; SCAN A14-01; SCAN SKU-60442; REPORT COUNT SKU-60442'
+
+
+def test_a_charge_the_task_asks_for_is_never_left_out():
+    # "(b)" starts the second item; and no plan drops a charge the task asks for
+    assert format_plan(rule_plan('(a) go and recharge now, please (b) report A12-03 as '
+                                 'blocked and go to STAGING-2', STATE).steps) == \
+        'NAVIGATE CHARGER-1; CHARGE CHARGER-1; REPORT BLOCKED A12-03; NAVIGATE STAGING-2'
+    with pytest.raises(NotUnderstood, match='charge'):
+        # no connector it knows: one piece, read as the blockage report alone
+        rule_plan('Recharge first of all und report A12-03 as blocked and go to STAGING-2',
+                  STATE)
+
+
+@pytest.mark.parametrize('text', [
+    f'{PICK}, and the moment that is done, go charge at CHARGER-3',
+    f'{PICK}, and once you are through with it, go charge at CHARGER-3',
+    f'{PICK} -- and after, go charge at CHARGER-3',
+])
+def test_connectors_of_the_fourth_split(text):
+    assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'

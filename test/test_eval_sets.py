@@ -24,9 +24,9 @@ from rag_planner.training.eval_sets import (
     all_cases, EvalCase, HEALTHY, make_cases, negative_cases, negative_examples,
     NEGATIVE_BY_ID, NEGATIVE_TEMPLATES, SPLITS, SUBSETS, wording_split)
 from rag_planner.training.eval_templates import (
-    BLIND, BLIND_SPLITS, connectors_of, FINAL, FINAL2, FINAL3, FINAL4, FINAL_NEGATIVE_BY_ID,
-    FINAL_NEGATIVES, FINAL_PREFIX, FINAL_TEMPLATE_BY_ID, FINAL_TEMPLATES, generate_examples,
-    TEMPLATE_BY_ID)
+    BLIND, BLIND_SPLITS, connectors_of, FINAL, FINAL2, FINAL3, FINAL4, FINAL5,
+    FINAL_NEGATIVE_BY_ID, FINAL_NEGATIVES, FINAL_PREFIX, FINAL_TEMPLATE_BY_ID, FINAL_TEMPLATES,
+    generate_examples, TEMPLATE_BY_ID)
 
 N = 60
 CFG = SafetyConfig()
@@ -164,8 +164,8 @@ def test_final_ids_and_texts_are_apart_from_the_other_splits():
     assert all(i.startswith(FINAL_PREFIX) for i in final)
     tuning = set(wording.TEMPLATE_BY_ID) | set(NEGATIVE_BY_ID)
     assert not any(i.startswith(FINAL_PREFIX) for i in tuning) and not final & tuning
-    later = {t.id: t for b in (FINAL2, FINAL3, FINAL4) for ts in BLIND[b].templates.values()
-             for t in ts}
+    later = {t.id: t for b in (FINAL2, FINAL3, FINAL4, FINAL5)
+             for ts in BLIND[b].templates.values() for t in ts}
     assert TEMPLATE_BY_ID == {**wording.TEMPLATE_BY_ID, **FINAL_TEMPLATE_BY_ID, **later}
     # the other splits are what they were: of the same templates, none of them final
     train, held = wording.split_templates(0)
@@ -493,10 +493,11 @@ def test_counts_per_kind():
         NEGATIVE_TEMPLATES)
 
 
-@pytest.mark.parametrize('name', [FINAL2, FINAL3, FINAL4])
+@pytest.mark.parametrize('name', [FINAL2, FINAL3, FINAL4, FINAL5])
 def test_the_later_blind_splits_have_their_own_templates_and_connectors(name):
     blind = BLIND[name]
-    assert BLIND_SPLITS == (FINAL, FINAL2, FINAL3, FINAL4) and tuple(blind.templates) == FAMILIES
+    assert BLIND_SPLITS == (FINAL, FINAL2, FINAL3, FINAL4, FINAL5)
+    assert tuple(blind.templates) == FAMILIES
     ids = [t.id for ts in blind.templates.values() for t in ts]
     ids += [t.id for ts in blind.negatives.values() for t in ts]
     assert all(i.startswith(f'{name}:') for i in ids) and len(ids) == len(set(ids))
@@ -564,6 +565,37 @@ def test_the_fourth_blind_split_is_new_and_shaped_like_the_third():
     older = {t.text.lower() for b in BLIND.values() if b is not new for ts in b.negatives.values()
              for t in ts} | {t.text.lower() for t in NEGATIVE_BY_ID.values()}
     older |= {t.text.lower() for t in TEMPLATE_BY_ID.values() if not t.id.startswith('final4:')}
+    texts = [t.text.lower() for ts in new.negatives.values() for t in ts]
+    texts += [t.text.lower() for ts in new.templates.values() for t in ts]
+    assert len(texts) == len(set(texts)) and not set(texts) & older
+    others = {f for b in BLIND.values() if b is not new
+              for fs in b.connectors.values() for f in fs}
+    assert not {f for fs in new.connectors.values() for f in fs} & others
+    assert len(new.connectors['two']) == 8 and len(new.connectors['three']) == 5
+
+
+def test_the_fifth_blind_split_is_new_and_shaped_like_the_fourth():
+    new, old = BLIND[FINAL5], BLIND[FINAL4]
+    for fam, ts in new.templates.items():  # five per family, as many hard ones as final4
+        assert len(ts) == len(old.templates[fam]) == 5, fam
+        assert sum(t.hard for t in ts) == sum(t.hard for t in old.templates[fam]), fam
+        for t in ts:
+            used = re.findall(r'{(\w+)}', t.text)
+            assert len(used) == len(set(used)), t  # every slot once
+            assert WORDING_SLOTS[fam] <= set(used) <= WORDING_SLOTS[fam] | OPTIONAL_SLOTS.get(
+                fam, set()), t
+            assert t.text.isascii() and not re.search(r'\d', re.sub(r'{\w+}', '', t.text)), t
+    assert set(new.negatives) == set(old.negatives)  # the same kinds and (family, slot) pairs
+    for kind, ts in new.negatives.items():  # at least as many as final4 of every kind
+        assert len(ts) >= len(old.negatives[kind]) and all(t.split == FINAL5 for t in ts), kind
+        for t in ts if kind.startswith('missing_argument/') else ():
+            used, fields = set(re.findall(r'{(\w+)}', t.text)), REQUIRED[t.family]
+            assert fields[t.slot] not in used and used <= set(fields.values()) | {'secs'}, t
+            assert {f for s, f in fields.items() if s != t.slot} <= used, t
+    assert all(t.text.count('{task}') == 1 for t in new.negatives['override'])
+    older = {t.text.lower() for b in BLIND.values() if b is not new for ts in b.negatives.values()
+             for t in ts} | {t.text.lower() for t in NEGATIVE_BY_ID.values()}
+    older |= {t.text.lower() for t in TEMPLATE_BY_ID.values() if not t.id.startswith('final5:')}
     texts = [t.text.lower() for ts in new.negatives.values() for t in ts]
     texts += [t.text.lower() for ts in new.templates.values() for t in ts]
     assert len(texts) == len(set(texts)) and not set(texts) & older

@@ -465,3 +465,12 @@ def test_a_record_with_a_header_and_fields_is_one_task():
         rule_plan('PICK; SKU: SKU-40766; QTY: 9; LOC: C36-08; DROP: PACK-14; tell me a joke')
     with pytest.raises(NotUnderstood):  # a question that names a family's word is no header
         rule_plan('How many robots work here; then count SKU-49882 in bin E16-02')
+
+
+def test_a_decimal_after_a_noise_word_is_still_a_decimal():
+    # "shift" is also a work shift ("shift 10"): the decimal is found first, never "5"
+    e = extract_entities('B18-11 has too many SKU-95515, shift 10.5 of them to B15-08')
+    assert e.qty is None and e.decimals == ('10.5',)
+    with pytest.raises(MissingArgument):
+        rule_plan('B18-11 has too many SKU-95515, shift 10.5 of them to B15-08')
+    assert extract_entities('battery at 12.5 %, pick 3 of SKU-12345').decimals == ()

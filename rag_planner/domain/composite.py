@@ -21,12 +21,15 @@ _CONNECTOR_RE = re.compile(
     r'(?:\s*[,;]?\s*(?<![\w-])(?:and\s+)?(?:then|after\s+that|afterwards|after\s+this|'
     r'finally|lastly|last\s+of\s+all|next(?=\s*,)|followed\s+by|subsequently|once\s+finished|'
     r'(?:as\s+soon\s+as|once|when|after)\s+(?:that\s+is|that\'s|you\s+are|you\'re|you\s+have|'
-    r'you\'ve)\s+(?:done|finished)(?:\s+(?:with\s+)?(?:that|it|this))?|'
+    r'you\'ve|it\s+is|it\'s)\s+(?:done|finished|through|complete)(?:\s+(?:with\s+)?(?:that|it|'
+    r'this))?|the\s+moment\s+(?:that\'s|that\s+is|it\'s|it\s+is)\s+(?:done|finished)|'
+    r'and\s+after(?=\s*,)|(?:and\s+)?to\s+round\s+(?:it|things)\s+off|'
     r'(?:once|when|after)\s+(?:finished|done|completed?)|'
     r'at\s+the\s+very\s+end|(?:at\s+the\s+end|to\s+finish(?:\s+(?:off|up))?)(?=\s*,))'
     r'(?![\w-])\s*,?\s*)'
     r'|(?:\s*[,;.]?\s*(?<![\w-])step\s+(?:one|two|three|four|[1-9])\s*[:.)-]\s*)'
     r'|(?:\s*;\s*)'
+    r'|(?:\s+\((?:[b-e]|[2-9])\)\s+)'  # "(a) ... (b) ...": the second item on
     r'|(?:(?<=[.!?])\s+(?=[A-Za-z]))', re.I)
 _LEADING_RE = re.compile(r'^\W*(?:(?:first(?:\s+of\s+all)?|firstly|to\s+start|and|also)'
                          r'(?![\w-])\W*)*', re.I)
@@ -42,11 +45,11 @@ _LEAD_IN_WORDS = frozenset(
     "completed over sorted wrapped wrap up off first firstly before anything else finally "
     "last lastly plus also later additionally second secondly third thirdly and that that's "
     "this it you you're you've are have has is was been with all of everything the very end "
-    "start begin to now right so following out way".split())
+    "start begin to now right so following out way round".split())
 _ORDER_WORDS = frozenset(
     "after afterwards afterward then next once when finished finish done complete completed "
     "first firstly before finally last lastly plus also later additionally second secondly "
-    "third thirdly end start begin following".split())
+    "third thirdly end start begin following way round".split())
 
 
 def _lead_in_end(text: str) -> int:

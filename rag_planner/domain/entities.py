@@ -171,6 +171,7 @@ _ONE_RE = re.compile(r'\b(?:a|an|a\s+single|single)\s+(?:unit|item|piece|each|ca
 _FREE_NUM_RE = re.compile(r'(?<![\w-])(\d{1,6})(?![\w-])')
 # A number with a fraction ("3.5", "2,5"): never a count or a duration, and never split
 # into two numbers (DESIGN.md: an argument that does not parse cleanly is refused).
+_PERCENT_AFTER_RE = re.compile(r'\s*(?:%|percent|pct)', re.I)
 _DECIMAL_RE = re.compile(r'(?<![\d.,-])(\d+[.,]\d+)(?![\d-]|[.,]\d)')
 
 _SRC_WORDS = r'from|off|out\s+of|leaving|source|src|orig|origin|reserve|<-|←|<=|pickup'
@@ -338,12 +339,15 @@ def _extract_entities(task: str) -> TaskEntities:
             found.append((m.start(), m.end(), 'sku', f'SKU-{m.group(1)}'))
             work = _mask(work, m.start(), m.end())
 
-    for m in _NOISE_NUM_RE.finditer(work):
-        work = _mask(work, m.start(), m.end())
-
+    # Decimals before the noise: "shift 10.5 of them" is no work shift 10 and a count 5.
     decimals = []
     for m in _DECIMAL_RE.finditer(work):
+        if _PERCENT_AFTER_RE.match(work, m.end()):
+            continue  # "battery at 12.5 %": noise below
         decimals.append(m.group(1))
+        work = _mask(work, m.start(), m.end())
+
+    for m in _NOISE_NUM_RE.finditer(work):
         work = _mask(work, m.start(), m.end())
 
     seconds = None

@@ -62,6 +62,10 @@ _HEADERS = {'pick': 'pick', 'picking': 'pick', 'pick order': 'pick', 'replenish'
             'count': 'count', 'cycle count': 'count', 'stocktake': 'count', 'charge': 'charge',
             'park': 'park', 'spill': 'spill', 'blocked': 'blocked', 'misscan': 'misscan',
             'no-read': 'misscan'}
+# A charge the task asks for ("go and recharge now", "charge at ...", "plug in")
+_CHARGE_ASKED_RE = re.compile(r'(?<![\w-])(?:re)?charge(?![\w-])|(?<![\w-])recharg\w*|'
+                              r'(?<![\w-])plug\s+(?:yourself\s+)?in(?![\w-])|'
+                              r'fill\s+(?:up\s+)?(?:your|the)\s+batter', re.I)
 # The reports of an incident (REPORT <kind> <place>)
 _INCIDENTS = frozenset((('BLOCKED',), ('SPILL',), ('MISSCAN',)))
 # Families whose plans have one shape: read from a piece of a text, one passes for the other.
@@ -333,6 +337,12 @@ def _covered(task: str, spans: list, planned: list) -> list:
     if left:
         raise NotUnderstood(f'a plan of the task would leave out {", ".join(sorted(left))}: '
                             'the task asks for something no part of the plan does')
+    # A part without ids is left out unseen by the check above: "(a) go and recharge now
+    # (b) go to STAGING-12, but before you do, mark C38-15 as impassable" is no blockage
+    # report alone.  A charge the task asks for must be in the plan.
+    if _CHARGE_ASKED_RE.search(_ID_TEXT_RE.sub(' ', task)) and not any(
+            step.action == 'CHARGE' for _, plan in planned for step in plan.steps):
+        raise NotUnderstood('the task asks the robot to charge and no part of the plan does')
     return planned
 
 

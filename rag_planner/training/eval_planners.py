@@ -177,7 +177,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     help='dev while tuning; test: used to find bugs; final: written blind, '
                          'reported on, then looked at; final2: written blind, reported on, '
                          'then looked at (composite fixes); final3: written blind, report '
-                         'only; final4: written blind, report only')
+                         'only; final4: written blind, report only; final5: written '
+                         'blind, report only')
     ap.add_argument('--n', type=int, default=200, help='cases per subset')
     ap.add_argument('--seed', type=int, default=2026)
     ap.add_argument('--planners', default=','.join(PLANNERS))
