@@ -9,9 +9,10 @@ with the split's name: ``final`` (``data/final_templates.yaml``, written blind, 
 on, then looked at while fixing the composite planner), ``final2``
 (``data/final2_templates.yaml``, written blind afterwards, with connectors of its own;
 report only), ``final3`` (``data/final3_templates.yaml``, written blind by a helper
-that saw neither the planners' code nor any results, connectors of its own; report
-only), ``final4`` (``data/final4_templates.yaml``, written blind the same way, new
-wordings and connectors of its own; report only) and ``final5``
+that saw neither the planners' code nor any results, connectors of its own; reported
+on, then looked at), ``final4`` (``data/final4_templates.yaml``, written blind the same
+way, new wordings and connectors of its own; reported on once, then looked at) and
+``final5``
 (``data/final5_templates.yaml``, written blind the same way, new wordings and connectors
 of its own; report only).  Their wordings are kept apart from
 ``wording.TEMPLATES`` (which the generator trains on and ``split_templates`` splits) and
