@@ -543,9 +543,10 @@ def test_the_third_blind_split_is_new_and_shaped_like_the_second():
     assert len(new.connectors['two']) == 8 and len(new.connectors['three']) == 5
 
 
-def test_the_fourth_blind_split_is_new_and_shaped_like_the_third():
-    new, old = BLIND[FINAL4], BLIND[FINAL3]
-    for fam, ts in new.templates.items():  # five per family, as many hard ones as final3
+@pytest.mark.parametrize('name,before', [(FINAL4, FINAL3), (FINAL5, FINAL4)])
+def test_a_blind_split_is_new_and_shaped_like_the_one_before(name, before):
+    new, old = BLIND[name], BLIND[before]
+    for fam, ts in new.templates.items():  # five per family, as many hard ones as before
         assert len(ts) == len(old.templates[fam]) == 5, fam
         assert sum(t.hard for t in ts) == sum(t.hard for t in old.templates[fam]), fam
         for t in ts:
@@ -555,8 +556,8 @@ def test_the_fourth_blind_split_is_new_and_shaped_like_the_third():
                 fam, set()), t
             assert t.text.isascii() and not re.search(r'\d', re.sub(r'{\w+}', '', t.text)), t
     assert set(new.negatives) == set(old.negatives)  # the same kinds and (family, slot) pairs
-    for kind, ts in new.negatives.items():  # at least as many as final3 of every kind
-        assert len(ts) >= len(old.negatives[kind]) and all(t.split == FINAL4 for t in ts), kind
+    for kind, ts in new.negatives.items():  # at least as many as before of every kind
+        assert len(ts) >= len(old.negatives[kind]) and all(t.split == name for t in ts), kind
         for t in ts if kind.startswith('missing_argument/') else ():
             used, fields = set(re.findall(r'{(\w+)}', t.text)), REQUIRED[t.family]
             assert fields[t.slot] not in used and used <= set(fields.values()) | {'secs'}, t
@@ -564,38 +565,7 @@ def test_the_fourth_blind_split_is_new_and_shaped_like_the_third():
     assert all(t.text.count('{task}') == 1 for t in new.negatives['override'])
     older = {t.text.lower() for b in BLIND.values() if b is not new for ts in b.negatives.values()
              for t in ts} | {t.text.lower() for t in NEGATIVE_BY_ID.values()}
-    older |= {t.text.lower() for t in TEMPLATE_BY_ID.values() if not t.id.startswith('final4:')}
-    texts = [t.text.lower() for ts in new.negatives.values() for t in ts]
-    texts += [t.text.lower() for ts in new.templates.values() for t in ts]
-    assert len(texts) == len(set(texts)) and not set(texts) & older
-    others = {f for b in BLIND.values() if b is not new
-              for fs in b.connectors.values() for f in fs}
-    assert not {f for fs in new.connectors.values() for f in fs} & others
-    assert len(new.connectors['two']) == 8 and len(new.connectors['three']) == 5
-
-
-def test_the_fifth_blind_split_is_new_and_shaped_like_the_fourth():
-    new, old = BLIND[FINAL5], BLIND[FINAL4]
-    for fam, ts in new.templates.items():  # five per family, as many hard ones as final4
-        assert len(ts) == len(old.templates[fam]) == 5, fam
-        assert sum(t.hard for t in ts) == sum(t.hard for t in old.templates[fam]), fam
-        for t in ts:
-            used = re.findall(r'{(\w+)}', t.text)
-            assert len(used) == len(set(used)), t  # every slot once
-            assert WORDING_SLOTS[fam] <= set(used) <= WORDING_SLOTS[fam] | OPTIONAL_SLOTS.get(
-                fam, set()), t
-            assert t.text.isascii() and not re.search(r'\d', re.sub(r'{\w+}', '', t.text)), t
-    assert set(new.negatives) == set(old.negatives)  # the same kinds and (family, slot) pairs
-    for kind, ts in new.negatives.items():  # at least as many as final4 of every kind
-        assert len(ts) >= len(old.negatives[kind]) and all(t.split == FINAL5 for t in ts), kind
-        for t in ts if kind.startswith('missing_argument/') else ():
-            used, fields = set(re.findall(r'{(\w+)}', t.text)), REQUIRED[t.family]
-            assert fields[t.slot] not in used and used <= set(fields.values()) | {'secs'}, t
-            assert {f for s, f in fields.items() if s != t.slot} <= used, t
-    assert all(t.text.count('{task}') == 1 for t in new.negatives['override'])
-    older = {t.text.lower() for b in BLIND.values() if b is not new for ts in b.negatives.values()
-             for t in ts} | {t.text.lower() for t in NEGATIVE_BY_ID.values()}
-    older |= {t.text.lower() for t in TEMPLATE_BY_ID.values() if not t.id.startswith('final5:')}
+    older |= {t.text.lower() for t in TEMPLATE_BY_ID.values() if not t.id.startswith(f'{name}:')}
     texts = [t.text.lower() for ts in new.negatives.values() for t in ts]
     texts += [t.text.lower() for ts in new.templates.values() for t in ts]
     assert len(texts) == len(set(texts)) and not set(texts) & older
