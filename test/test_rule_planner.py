@@ -474,3 +474,14 @@ def test_a_decimal_after_a_noise_word_is_still_a_decimal():
     with pytest.raises(MissingArgument):
         rule_plan('B18-11 has too many SKU-95515, shift 10.5 of them to B15-08')
     assert extract_entities('battery at 12.5 %, pick 3 of SKU-12345').decimals == ()
+
+
+@pytest.mark.parametrize('task,qty', [
+    ('Line 2 of the order: three units of SKU-11196 from A01-15 to PACK-8', 3),
+    ('line 4 of the order: 2 units of sku 40259 from c29-05 to pack 10', 2),
+    ('Order 5 of SKU-11196 from A01-15 to PACK-8', 5),  # "N of" a SKU is still a count
+])
+def test_an_order_line_number_is_not_the_count(task, qty):
+    # the bench's feed found it: "line 2 of the order: six units" was a pick of 2
+    assert extract_entities(task).qty == qty
+    assert rule_plan(task).steps[2].args[1] == str(qty)

@@ -136,7 +136,9 @@ _STATION_PATTERNS = (
 _STATION_RE = re.compile(
     r'(?<![A-Za-z0-9])(?:' + '|'.join(f'(?P<{k}>{p})' for k, p in _STATION_PATTERNS) + r')'
     + _NUMSEP + r'(?P<n>\d{1,3})(?![\d-])'
-    r'(?!\s*(?:x\b|×|units?\b|items?\b|pieces?\b|pcs\b|of\b|each\b))', re.I)
+    # "order 5 of SKU-1" is a count; "line 2 of the order: six units" is not
+    r'(?!\s*(?:x\b|×|units?\b|items?\b|pieces?\b|pcs\b|of\b(?!\s+(?:the|this|that)\b)|'
+    r'each\b))', re.I)
 _BIN_RE = re.compile(
     r'(?<![A-Za-z0-9-])([A-Za-z])-?(\d{1,2})\s?[-/.]\s?(\d{1,2})(?![\d-]|\.\d)')
 _BIN_SPACED_RE = re.compile(r'(?<![A-Za-z0-9-])([A-Fa-f])(\d{2})\s(\d{2})(?![\d-])')
@@ -155,7 +157,9 @@ _NOISE_NUM_RE = re.compile(
     r'|\d{1,2}:\d{2}|\d{1,3}(?:\.\d+)?\s*(?:%|percent|pct)'
     r'|(?:order|line|wave|shift|priority|ticket|ref|batch|lane|floor|level|row|aisle|zone|'
     r'prio)\s*(?:no\.?|number|#)?\s*[-#]?\s*\d+|p\d)(?![\w-])'
-    r'(?!\s*(?:x\b|×|units?\b|items?\b|pieces?\b|pcs\b|of\b|each\b))', re.I)
+    # "order 5 of SKU-1" is a count; "line 2 of the order: six units" is not
+    r'(?!\s*(?:x\b|×|units?\b|items?\b|pieces?\b|pcs\b|of\b(?!\s+(?:the|this|that)\b)|'
+    r'each\b))', re.I)
 _DURATION_RE = re.compile(
     r'(?<![\w-])(\d{1,5})\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b', re.I)
 _QTY_PATTERNS = (
