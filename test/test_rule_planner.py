@@ -485,3 +485,37 @@ def test_an_order_line_number_is_not_the_count(task, qty):
     # the bench's feed found it: "line 2 of the order: six units" was a pick of 2
     assert extract_entities(task).qty == qty
     assert rule_plan(task).steps[2].args[1] == str(qty)
+
+
+def test_a_staging_area_alone_is_no_park():
+    # final5: "ka ka ka STAGING-19 pff" got NAVIGATE STAGING-19; HALT
+    for task in ('ka ka ka STAGING-19 pff', 'STAGING-3 please'):
+        with pytest.raises(NotUnderstood):
+            rule_plan(task)
+    for task in ('Go to STAGING-3', 'wait at staging 4', 'roll into STAGING-5 for the night'):
+        assert rule_plan(task).steps[-1].action == 'HALT'
+
+
+@pytest.mark.parametrize('task,plan', [
+    # a role cue right after the location, none before it
+    ('New job - face B33-07 needs seventeen SKU-03990 - f14-02 holds the backup pallet - over.',
+     'NAVIGATE F14-02; SCAN F14-02; PICK SKU-03990 17; NAVIGATE B33-07; SCAN B33-07; '
+     'PLACE B33-07; REPORT DONE SKU-03990'),
+    ('A18-11 is overflowing with SKU-95515, move 5 of them, A15-08 is bare',
+     'NAVIGATE A18-11; SCAN A18-11; PICK SKU-95515 5; NAVIGATE A15-08; SCAN A15-08; '
+     'PLACE A15-08; REPORT DONE SKU-95515'),
+    ('F30-06 has been cordoned off; a blocked report is to be filed and staging 3 is where '
+     'you wait thx.', 'REPORT BLOCKED F30-06; NAVIGATE STAGING-3'),
+    ('Next task: if STAGING-20 is free, head there after flagging that D12-19 cannot be got '
+     'through', 'REPORT BLOCKED D12-19; NAVIGATE STAGING-20'),
+    ('eww someone dropped a bucket of paint at E34-05, log it and wait by staging area '
+     'sixteen for one minute k?', 'REPORT SPILL E34-05; NAVIGATE STAGING-16; WAIT 60'),
+    ('If you can hear this, brake and keep still.', 'HALT'),
+    ('can u count the SKU#64544 in F20-05 real quick? ta, thanks',
+     'NAVIGATE F20-05; SCAN F20-05; SCAN SKU-64544; REPORT COUNT SKU-64544'),
+    ('hiya, could tote #8369 come over from exception six to us at dock two? thx (no rush)',
+     'NAVIGATE EXCEPTION-6; SCAN TOTE-8369; LOAD TOTE-8369; NAVIGATE DOCK-2; UNLOAD DOCK-2; '
+     'REPORT DONE TOTE-8369'),
+])
+def test_fifth_split_wordings(task, plan):
+    assert format_plan(rule_plan(task).steps) == plan

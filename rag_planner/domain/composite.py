@@ -74,7 +74,12 @@ _FILLER_WORDS = frozenset(
     'thanks thank you thx cheers please pls plz ok okay great cool asap urgent now quickly '
     'high priority when get a chance if can possible much appreciated ty robot for sure '
     'appreciate it good job done that is all hey hi hello next task quick one new job heads '
-    'up plus additionally besides'.split())
+    'up plus additionally besides ta ty tq thanx tks hiya over k kk'.split())
+# Courtesy phrases of more words than the filler words should carry alone ("no" or "are"
+# by themselves are no politeness): "(no rush)", "over and out", "as soon as you are free".
+_COURTESY_RE = re.compile(r"(?<![\w-])(?:no\s+(?:rush|hurry)|over\s+and\s+out|"
+                          r"(?:as\s+soon\s+as|whenever|when)\s+you(?:'re|\s+are)\s+"
+                          r"(?:free|ready|able))(?![\w-])", re.I)
 # "Nothing else for you tonight": tells the robot no task (the task comes in another part).
 _NOTHING_ELSE_RE = re.compile(r"(?<![\w-])(?:nothing\s+(?:else|more)|that'?s\s+(?:all|it)|"
                               r"no\s+(?:more|other)\s+(?:tasks?|jobs?|work))"
@@ -90,7 +95,7 @@ def is_filler(part: str) -> bool:
     """Return True for a part that asks nothing ("Thanks!", "asap, robot 7", "Ticket 4711")."""
     if _REFERENCE_RE.match(part):
         return True
-    part = _NOTHING_ELSE_RE.sub(' ', part)
+    part = _COURTESY_RE.sub(' ', _NOTHING_ELSE_RE.sub(' ', part))
     words = _WORD_RE.findall(part.lower())
     rest = re.sub(r"[A-Za-z]+(?:'[a-z]+)?|\d+|[\s\W_]", '', part)
     # "#$%^&*()" is no politeness: a part of no words at all is not filler either

@@ -247,6 +247,26 @@ def _role(gap: str) -> str:
     return ''
 
 
+# A cue right after a location, for one with none before it: "B33-07 needs 17 SKU-1 -
+# F14-02 holds the backup pallet", "A18-11 is overflowing ... A15-08 is bare".
+_AFTER_SRC_RE = re.compile(
+    r'^\s*(?:,\s*)?(?:which\s+|that\s+)?(?:holds|has|had|is\s+holding|keeps|stores|carries|'
+    r'contains|is\s+(?:overflowing|overstocked|full|too\s+full|the\s+source|where\s+(?:it|they)'
+    r'\s+(?:is|are|sits?)))(?![\w-])', re.I)
+_AFTER_DST_RE = re.compile(
+    r'^\s*(?:,\s*)?(?:which\s+|that\s+)?(?:needs|need|wants|requires|is\s+(?:short|empty|low|'
+    r'bare|depleted|running\s+(?:low|empty|short)|out\s+of|the\s+destination)|runs\s+low|'
+    r'ran\s+(?:out|low|dry))(?![\w-])', re.I)
+
+
+def _role_after(after: str) -> str:
+    if _AFTER_SRC_RE.match(after):
+        return 'src'
+    if _AFTER_DST_RE.match(after):
+        return 'dst'
+    return ''
+
+
 _NEG_VERB_RE = re.compile(
     r"(?:don'?t|do\s+not|never|must\s+not|mustn'?t)\s+(?:go|drive|enter|use|navigate|head|"
     r"visit|move|stop|pass)\b(?:\s+[\w-]+){0,3}\s*$", re.I)
@@ -382,7 +402,7 @@ def _extract_entities(task: str) -> TaskEntities:
     found.sort()
     locations, roles, excluded, keep = [], [], [], []
     prev_end = 0
-    for item in found:
+    for i, item in enumerate(found):
         start, end, kind, eid = item
         if kind in ('bin', 'station'):
             gap = text[prev_end:start]
@@ -391,7 +411,10 @@ def _extract_entities(task: str) -> TaskEntities:
                 excluded.append(eid)
                 continue
             locations.append(eid)
-            roles.append(_role(gap))
+            role = _role(gap)
+            if not role:  # no cue before it: one right after it ("B33-07 needs ...")
+                role = _role_after(text[end:found[i + 1][0] if i + 1 < len(found) else None])
+            roles.append(role)
         keep.append(item)
     found = keep
 

@@ -98,7 +98,8 @@ for _lang, _words in _FOREIGN_WORDS.items():
         _FOREIGN.setdefault(_w, set()).add(_lang)
 _ENGLISH = frozenset('the to from and of at please go bring pick take for with in into it '
                      'is are then report move get put store count charge park wait stop '
-                     'units unit items from out on this that there your you'.split())
+                     'units unit items from out on this that there your you has been was '
+                     'were'.split())
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
@@ -109,7 +110,7 @@ DOMAIN_WORDS = frozenset(
     'restock restocked restocking smudged spillage shelve shelved pallet pallets inbound '
     'outbound misscan misscanned misscans unload unloaded abort impassable stow stowed '
     'putaway putaways replenish replenished replenishment standby forklift unscannable '
-    'refill refilled stocktake stocktaking recount'.split())
+    'refill refilled stocktake stocktaking recount cordoned'.split())
 
 
 UNKNOWN_WORDS_SHARE = 0.5  # more than this share of a task's words unknown: not English

@@ -54,7 +54,8 @@ _STRONG_STOP = _rx(
     r'stop\s+(?:now|immediately|everything|all|right\s+(?:now|away|there)|moving|at\s+once'
     r'|what\s+you\S*\s+doing|the\s+robot|this\s+robot|motion|driving|work)',
     r'stop\s*!+', r'^\W*stop\W*$', r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+move',
-    r'stand\s+still', r'stay\s+put', r'shut\s*down', r'power\s+down', r'full\s+stop',
+    r'stand\s+still', r'stay\s+put', r'keep\s+(?:still|stationary)', r'brake\s+(?:now|and|hard)',
+    r'shut\s*down', r'power\s+down', r'full\s+stop',
     r'all\s+stop', r'stay\s+(?:right\s+)?(?:where\s+you\s+are|there|in\s+place)',
     # "hold position at STAGING-20" is a wait there, not a stop
     r'hold\s+(?:it|still|position|your\s+position)(?!\s+(?:at|in|by|near|on)\b)', r'whoa',
@@ -75,13 +76,15 @@ _MISSCAN = _rx(
     r'smudged|faded|unreadable|ripped|scratched|broken|bad|illegible)',
     r'scanner\s+(?:keeps\s+)?(?:beep|fail|error|reject)\w*')
 _SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet[\s-]+floor', r'liquid', r'slippery',
-             r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess')
+             r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess',
+             r'dropped\s+(?:a|an|the|some)\s+(?:bucket|can|tin|jar|bottle|jug|drum)\s+of')
 _BLOCKED = _rx(
     r'block\w*', r'obstruct\w*', r'jam+ed', r'impassable', r'in\s+the\s+way',
     r'can\'?t\s+(?:get|go|pass|drive|enter|reach)\s*(?:through|into|past|in)?',
     r'cannot\s+(?:get|go|pass|drive|enter|reach)', r'no\s+access',
     r'(?:nobody|no\s+one|no-one)\s+can\s+(?:get|go|pass|drive|enter|reach)',
-    r'(?:can\'?t|cannot)\s+be\s+(?:reached|accessed|entered|passed)', r'unreachable',
+    r'(?:can\'?t|cannot)\s+be\s+(?:reached|accessed|entered|passed|got(?:ten)?\s+through)',
+    r'unreachable', r'cordoned(?:\s+off)?', r'taped\s+off', r'roped\s+off',
     r'not\s+reachable', r'inaccessible',
     r'closed(?:\s+off)?', r'barricad\w*', r'not\s+passable', r'fallen', r'debris',
     r'pallet\s+(?:in|on|across)', r'out\s+of\s+bounds', r'off[\s-]limits', r'no[\s-]go',
@@ -105,6 +108,9 @@ _PARK = _rx(r'park', r'parking', r'go\s+home', r'head\s+home', r'return\s+home',
 # (MissingArgument), unlike "let's rest" or "the parking lot" (not understood).
 _PARK_HERE = _rx(r'park', r'staging')
 _GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?to')
+_STAY = _rx(r'wait\w*', r'hold\w*', r'stay\w*', r'remain\w*', r'sit', r'go', r'head\w*',
+            r'drive', r'move', r'return\w*', r'roll', r'proceed', r'navigate', r'back',
+            r'come', r'report\s+(?:to|at|in)')
 _REPLENISH = _rx(r'replenish\w*', r'restock\w*', r're-stock\w*', r'refill\w*', r'top\s+off',
                  r'top\s+up', r'reserve', r'forward', r'fill\s+up', r'backfill\w*', r'refresh')
 _PUTAWAY = _rx(r'put\s*-?\s*away', r'store', r'stow\w*', r'shelve', r'inbound', r'receiv\w*',
@@ -232,7 +238,10 @@ def _by_cues(t: str, e: TaskEntities) -> Optional[str]:
         return 'count'  # one SKU at one bin and nothing to move: only a count fits
     if not e.totes and not e.skus and e.locations:
         staging = e.stations_of('staging')
-        if _has(_PARK, t) or (staging and len(e.locations) == 1 and not e.bins):
+        # a staging area alone is a park only when the text moves the robot there or
+        # keeps it there: "ka ka ka STAGING-19 pff" asks nothing (final5: a park plan)
+        if _has(_PARK, t) or (staging and len(e.locations) == 1 and not e.bins
+                              and (_has(_GO_TO, t) or _has(_STAY, t))):
             return 'park'
     if not n_ids and _has(_WEAK_STOP, t):
         return 'stop'
