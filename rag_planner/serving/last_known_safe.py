@@ -106,7 +106,10 @@ class SafePlanStore:
                 return  # already the newest entry: nothing to write
             self._insert(robot_id, key, entry)
             self._version += 1
-            self._cond.notify_all()
+            if self._version == self._attempted + 1:
+                # the writer was idle: it has a write to schedule.  Else it is already
+                # due at its next interval, and waking it per plan only costs CPU.
+                self._cond.notify_all()
 
     def _insert(self, robot_id: str, key: str, entry: _Entry) -> None:
         """Put ``entry`` last and evict the oldest beyond the bounds (lock held)."""

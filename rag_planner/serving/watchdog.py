@@ -2,7 +2,8 @@
 The watchdog: one thread that keeps every request's next deadline in a heap.
 
 It sleeps on a condition variable until the earliest deadline of any request
-in flight (no polling period), hands each due request to ``on_due`` and, at
+in flight (no polling period; answered requests are dropped, not woken for),
+hands each due request to ``on_due`` and, at
 least every ``tick_s``, calls ``on_tick`` (the engine retires stuck workers
 there). It never runs a stage itself, so it is never the thing that is late.
 """
@@ -33,8 +34,12 @@ class Watchdog:
     def arm(self, pending: Pending, at: float) -> None:
         """Call ``on_due`` for ``pending`` once the steady clock reaches ``at``."""
         with self._cond:
+            # The thread sleeps until no later than the heap's earliest entry: a later
+            # deadline needs no wake-up (one per request was a third of its CPU).
+            wake = not self._heap or at < self._heap[0][0]
             heapq.heappush(self._heap, (at, pending.seq, pending))
-            self._cond.notify()
+            if wake:
+                self._cond.notify()
 
     def close(self) -> None:
         """Stop the thread."""
@@ -47,9 +52,13 @@ class Watchdog:
             with self._cond:
                 now = time.monotonic()
                 due = []
-                while self._heap and self._heap[0][0] <= now:
+                # answered requests leave the heap as they reach its top, so the thread
+                # sleeps until the earliest deadline of a request still in flight
+                while self._heap and (self._heap[0][0] <= now or
+                                      getattr(self._heap[0][2], 'answered', False)):
                     at, _, pending = heapq.heappop(self._heap)
-                    due.append((at, pending))
+                    if not getattr(pending, 'answered', False):
+                        due.append((at, pending))
                 if not due:
                     timeout = (self._heap[0][0] - now) if self._heap else self._tick_s
                     self._cond.wait(min(timeout, self._tick_s))
