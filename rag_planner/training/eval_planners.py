@@ -178,7 +178,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          'reported on, then looked at; final2: written blind, reported on, '
                          'then looked at (composite fixes); final3 and final4: written '
                          'blind, reported on, then looked at (tuning sets now); final5: '
-                         'written blind, report only (not run yet)')
+                         'written blind, report only (not run yet); final6: written blind, '
+                         'report only')
     ap.add_argument('--n', type=int, default=200, help='cases per subset')
     ap.add_argument('--seed', type=int, default=2026)
     ap.add_argument('--planners', default=','.join(PLANNERS))

@@ -11,12 +11,13 @@ on, then looked at while fixing the composite planner), ``final2``
 report only), ``final3`` (``data/final3_templates.yaml``, written blind by a helper
 that saw neither the planners' code nor any results, connectors of its own; reported
 on, then looked at), ``final4`` (``data/final4_templates.yaml``, written blind the same
-way, new wordings and connectors of its own; reported on once, then looked at) and
+way, new wordings and connectors of its own; reported on once, then looked at),
 ``final5``
 (``data/final5_templates.yaml``, written blind the same way, new wordings and connectors
-of its own; report only).  Their wordings are kept apart from
-``wording.TEMPLATES`` (which the generator trains on and ``split_templates`` splits) and
-rendered by the same renderer (:func:`generate_examples`).
+of its own; report only) and ``final6`` (``data/final6_templates.yaml``, written blind
+the same way, new wordings, styles and connectors of its own; report only).  Their
+wordings are kept apart from ``wording.TEMPLATES`` (which the generator trains on and
+``split_templates`` splits) and rendered by the same renderer (:func:`generate_examples`).
 :mod:`rag_planner.training.eval_sets` builds the cases.
 """
 
@@ -152,11 +153,13 @@ FINAL2 = 'final2'  # the second blind split (written after the first had been lo
 FINAL3 = 'final3'  # the third blind split (written blind, without the planners' code)
 FINAL4 = 'final4'  # the fourth blind split (written blind, without the planners' code)
 FINAL5 = 'final5'  # the fifth blind split (written blind, without the planners' code)
+FINAL6 = 'final6'  # the sixth blind split (written blind, without the planners' code)
 BLIND: dict = {FINAL: BlindSplit(FINAL, FINAL_TEMPLATES, FINAL_NEGATIVES,
                                  {k: tuple(v) for k, v in
                                   (_FINAL_DOC.get('connectors') or {}).items()}),
                FINAL2: _load_blind(FINAL2), FINAL3: _load_blind(FINAL3),
-               FINAL4: _load_blind(FINAL4), FINAL5: _load_blind(FINAL5)}
+               FINAL4: _load_blind(FINAL4), FINAL5: _load_blind(FINAL5),
+               FINAL6: _load_blind(FINAL6)}
 """name -> the blind splits: report only, never tuned on nor trained on."""
 BLIND_SPLITS = tuple(BLIND)
 TEMPLATE_BY_ID: dict = {**wording.TEMPLATE_BY_ID,
