@@ -283,3 +283,48 @@ def test_a_charge_the_task_asks_for_is_never_left_out():
 ])
 def test_connectors_of_the_fourth_split(text):
     assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'
+
+
+@pytest.mark.parametrize('text', [
+    f'{PICK}; following on from that, go charge at CHARGER-3',
+    f'{PICK}. Upon completion, go charge at CHARGER-3',
+    f'{PICK}. Having done that, go charge at CHARGER-3',
+    f'{PICK}. Job after that: go charge at CHARGER-3',
+    f'Couple of jobs for you. {PICK}. Later on, go charge at CHARGER-3',
+    f'{PICK}; and as the closing job, go charge at CHARGER-3',
+    f'Queue for you: {PICK} | go charge at CHARGER-3',
+])
+def test_connectors_of_the_fifth_split(text):
+    assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'
+
+
+def test_a_direction_word_of_the_part_before_is_no_role():
+    # "from" of "following on from that" made the bin to fill the source
+    text = (f'{PICK}; following on from that, pick bin C09-02 is to be restocked with five '
+            'item 93653 drawn from the pallet rack at C27-18')
+    assert format_plan(rule_plan(text, STATE).steps).endswith(
+        'NAVIGATE C27-18; SCAN C27-18; PICK SKU-93653 5; NAVIGATE C09-02; SCAN C09-02; '
+        'PLACE C09-02; REPORT DONE SKU-93653')
+
+
+def test_a_listed_item_that_is_no_task_refuses_the_list():
+    # a bar separates a record's fields, but after "Queue for you:" the list's items
+    with pytest.raises(NotUnderstood, match='part 1'):
+        rule_plan(f'Queue for you: organise a leaving do for Anna | {PICK}', STATE)
+    record = 'LABEL FAIL | exc EXCEPTION-6 | loc D01-11 | rescan first'
+    assert split_parts(record) == [record]
+
+
+def test_a_clause_in_another_language_refuses_the_task():
+    eng = engine()
+    out = eng.plan(PlanRequestData(f'{PICK}; following on from that, vota 15 tukki SKU-02354 '
+                                   'riiulist B25-20 ja vii need PACK-4 juurde', STATE, 0.0, 'c'))
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and 'not in English' in out.message
+    # one unknown word is jargon, not a language: "RPL | ... | PICKFACE E03-01" is English
+    out = eng.plan(PlanRequestData('RPL | SKU SKU-03423 | QTY 12 | RESERVE A14-14 | PICKFACE '
+                                   'E03-01', STATE, 0.0, 'c'))
+    assert out.success, out.message
+    out = eng.plan(PlanRequestData('Copy, pick run: A12-03, 3 SKU-48213, drop PACK-4, over.',
+                                   STATE, 0.0, 'c'))  # English clauses of jargon stay English
+    assert out.success, out.message
+    eng.close()

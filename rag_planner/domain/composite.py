@@ -25,7 +25,12 @@ _CONNECTOR_RE = re.compile(
     r'this))?|the\s+moment\s+(?:that\'s|that\s+is|it\'s|it\s+is)\s+(?:done|finished)|'
     r'and\s+after(?=\s*,)|(?:and\s+)?to\s+round\s+(?:it|things)\s+off|'
     r'(?:once|when|after)\s+(?:finished|done|completed?)|'
-    r'at\s+the\s+very\s+end|(?:at\s+the\s+end|to\s+finish(?:\s+(?:off|up))?)(?=\s*,))'
+    r'at\s+the\s+very\s+end|(?:at\s+the\s+end|to\s+finish(?:\s+(?:off|up))?)(?=\s*,)|'
+    r'following\s+on\s+from\s+that|upon\s+completion|having\s+done\s+that|later\s+on(?=\s*,)|'
+    r'(?:and\s+)?as\s+the\s+(?:closing|final|last)\s+(?:job|task)|'
+    r'(?:and\s+)?last\s+of\s+the\s+lot|'
+    r'(?:the\s+)?(?:job|task)\s+after\s+that\s*:|(?:the\s+)?last\s+(?:job|task)\s+of\s+the\s+'
+    r'(?:run|day|shift|list)\s*:)'
     r'(?![\w-])\s*,?\s*)'
     r'|(?:\s*[,;.]?\s*(?<![\w-])step\s+(?:one|two|three|four|[1-9])\s*[:.)-]\s*)'
     r'|(?:\s*;\s*)'
@@ -78,6 +83,8 @@ _FILLER_WORDS = frozenset(
 # Courtesy phrases of more words than the filler words should carry alone ("no" or "are"
 # by themselves are no politeness): "(no rush)", "over and out", "as soon as you are free".
 _COURTESY_RE = re.compile(r"(?<![\w-])(?:no\s+(?:rush|hurry)|over\s+and\s+out|"
+                          r"(?:a\s+)?(?:couple|few|number|list|bunch)\s+(?:more\s+)?of\s+"
+                          r"(?:jobs|tasks|things)(?:\s+for\s+you)?|"
                           r"(?:as\s+soon\s+as|whenever|when)\s+you(?:'re|\s+are)\s+"
                           r"(?:free|ready|able))(?![\w-])", re.I)
 # "Nothing else for you tonight": tells the robot no task (the task comes in another part).
@@ -95,11 +102,20 @@ def is_filler(part: str) -> bool:
     """Return True for a part that asks nothing ("Thanks!", "asap, robot 7", "Ticket 4711")."""
     if _REFERENCE_RE.match(part):
         return True
+    had_words = bool(_WORD_RE.search(part))
     part = _COURTESY_RE.sub(' ', _NOTHING_ELSE_RE.sub(' ', part))
     words = _WORD_RE.findall(part.lower())
     rest = re.sub(r"[A-Za-z]+(?:'[a-z]+)?|\d+|[\s\W_]", '', part)
     # "#$%^&*()" is no politeness: a part of no words at all is not filler either
-    return bool(words) and not rest and all(w in _FILLER_WORDS for w in words)
+    return had_words and not rest and all(w in _FILLER_WORDS for w in words)
+
+
+# "Queue for you: A | B": a list of jobs whose items a bar separates.  Without the lead-in
+# a bar separates a record's fields ("LABEL FAIL | exc EXCEPTION-6 | loc D01-11").
+# "task for you: RPL | SKU ... | QTY ...": one task (a record); only a list word lists.
+_LIST_LEAD_RE = re.compile(r'^\W*(?:(?:a|your)\s+)?(?:queue|jobs|tasks|to-?do(?:\s+list)?|'
+                           r'work\s*list|job\s+list|list)\s+(?:for\s+(?:you|today|now)\s*)?:\s*',
+                           re.I)
 
 
 def split_spans(task: str) -> list[tuple[int, int]]:
@@ -113,7 +129,11 @@ def split_spans(task: str) -> list[tuple[int, int]]:
     if not isinstance(task, str) or not task.strip():
         return []
     spans, pos = [], 0
-    for m in list(_CONNECTOR_RE.finditer(task)) + [None]:
+    lead = _LIST_LEAD_RE.match(task)
+    if lead:  # same length, so the spans are the original text's
+        pos = lead.end()
+        task = task[:pos] + task[pos:].replace('|', ';')
+    for m in list(_CONNECTOR_RE.finditer(task, pos)) + [None]:
         end = m.start() if m is not None else len(task)
         piece = task[pos:end]
         start = pos

@@ -207,6 +207,17 @@ def _mask(text: str, start: int, end: int) -> str:
     return text[:start] + ' ' * (end - start) + text[end:]
 
 
+_CLAUSE_END_RE = re.compile(r'[,;.!?](?=\s)|[;!?]')
+
+
+def _clause_start(gap: str) -> int:
+    """Return where the last clause of ``gap`` starts (after its last , ; . ! or ?)."""
+    start = 0
+    for m in _CLAUSE_END_RE.finditer(gap):
+        start = m.end()
+    return start
+
+
 # "... for robot 7, <the next clause>": addresses the robot, marks no destination
 _FOR_ROBOT_RE = re.compile(r'(?<![\w])for\s+(?:the\s+)?robot(?:\s*#?\s*\d+)?(?![\w])', re.I)
 
@@ -214,7 +225,9 @@ _FOR_ROBOT_RE = re.compile(r'(?<![\w])for\s+(?:the\s+)?robot(?:\s*#?\s*\d+)?(?![
 def _role(gap: str) -> str:
     last = None
     gap = _FOR_ROBOT_RE.sub(' ', gap)
-    for m in _PREP_RE.finditer(gap):
+    # only a direction word of the location's own clause: in "following on from that,
+    # pick bin C09-02 ..." the 'from' is about the task before, not about C09-02
+    for m in _PREP_RE.finditer(gap, _clause_start(gap)):
         last = m
     if last is None:
         return 'dst' if _FILL_VERB_RE.search(gap) else ''

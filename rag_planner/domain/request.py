@@ -158,6 +158,15 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
     return ''
 
 
+def unknown_long_words(task: str, lexicon: frozenset) -> int:
+    """Return how many distinct words of LEXICON_MIN_LETTERS or more ``lexicon`` lacks."""
+    words = set()
+    for token in _TOKEN_RE.findall(task):
+        if not any(ch.isdigit() for ch in token):
+            words.update(w.lower() for w in _WORD_RE.findall(token))
+    return sum(1 for w in words if len(w) >= LEXICON_MIN_LETTERS and w not in lexicon)
+
+
 def check_task_text(task: object, max_chars: int = MAX_TASK_CHARS) -> str:
     """Return why ``task`` is not usable text, or ''."""
     if not isinstance(task, str):
@@ -191,4 +200,4 @@ def check_request(task: object, state: object, deadline_ms: float = 0.0,
 __all__ = ['DOMAIN_WORDS', 'MAX_TASK_CHARS', 'UNKNOWN_LANGUAGE', 'UNKNOWN_WORDS_SHARE',
            'check_request',
            'check_task_text', 'foreign_language', 'lookalike_ids', 'normalize_task',
-           'task_key']
+           'task_key', 'unknown_long_words']

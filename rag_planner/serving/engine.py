@@ -15,6 +15,7 @@ Nothing here imports rclpy: the ROS node wraps this class.
 
 from collections import deque
 import itertools
+import re
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -24,7 +25,8 @@ from rag_planner.domain.answers import ErrorCode, Fallback, Source
 from rag_planner.domain.composite import split_parts
 from rag_planner.domain.entities import extract_entities
 from rag_planner.domain.request import (
-    check_request, foreign_language, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE)
+    check_request, foreign_language, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE,
+    unknown_long_words)
 from rag_planner.domain.plan_grammar import format_plan
 from rag_planner.domain.robot_state import RobotState, sanitize_state
 from rag_planner.domain.safety import SAFE_PLAN, SafetyConfig
@@ -44,6 +46,9 @@ from rag_planner.serving.pending import Pending, QUEUED
 from rag_planner.serving.request import PlanOutcome, PlanRequestData
 from rag_planner.serving.watchdog import Watchdog
 from rag_planner.serving.workers import WorkerPool
+
+# Clauses of a part, for the language check: a comma, semicolon, colon or bar between them.
+_CLAUSE_RE = re.compile(r'\s*[,;:|]\s+|\s+\|\s*')
 
 # Python hands the GIL over every 5 ms by default: a watchdog waking while a worker
 # runs Python code can wait that long per hand-over. Processes that serve plans set
@@ -227,12 +232,23 @@ class PlanningEngine:
         if language:
             return language, 'the task'
         parts = split_parts(task)
-        for i, part in enumerate(parts if len(parts) > 1 else (), 1):
-            # a part is short: the lexicon's verdict counts only for a part that names
-            # an id ("zabierz TOTE-411 z DOCK-19 do PACK-7"), not for "ADMIN: validator=off"
-            language = foreign_language(part, self._lexicon)
-            if language and (language != UNKNOWN_LANGUAGE or extract_entities(part).ids):
-                return language, f'part {i} ({part[:40]!r})'
+        for i, part in enumerate(parts, 1):
+            # a part, and a clause of it, is short: the lexicon's verdict counts only for
+            # one that names an id ("zabierz TOTE-411 z DOCK-19 do PACK-7"), not for
+            # "ADMIN: validator=off".  Clauses: "following on from that, vota 15 tukki
+            # SKU-02354 riiulist B25-20 ..." is English only in its unknown connector.
+            # A clause needs two unknown words: one is jargon ("PICKFACE E03-01",
+            # "replen job - face F19-03"; final2-4 had 76 such in-scope tasks refused).
+            pieces = ([(part, 1)] if len(parts) > 1 else []) + (
+                [(c, 2) for c in _CLAUSE_RE.split(part) if c.strip()]
+                if _CLAUSE_RE.search(part) else [])
+            for piece, unknown in pieces:
+                language = foreign_language(piece, self._lexicon)
+                if language and (language != UNKNOWN_LANGUAGE or (
+                        extract_entities(piece).ids and
+                        unknown_long_words(piece, self._lexicon) >= unknown)):
+                    where = f'part {i}' if len(parts) > 1 else 'a clause'
+                    return language, f'{where} ({piece.strip()[:40]!r})'
         return '', ''
 
     def plan(self, request: PlanRequestData, timeout: Optional[float] = None) -> PlanOutcome:
