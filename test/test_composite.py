@@ -328,3 +328,17 @@ def test_a_clause_in_another_language_refuses_the_task():
                                    STATE, 0.0, 'c'))  # English clauses of jargon stay English
     assert out.success, out.message
     eng.close()
+
+
+def test_a_question_or_signs_joined_to_a_task_refuse_it():
+    # final5: "..., which charger do you usually go to" was a charge at the default charger,
+    # and "Couple of jobs for you. --== ==--." politeness that let the task through
+    with pytest.raises(NotUnderstood):
+        rule_plan(f'{PICK}. Later on, which charger do you usually go to', STATE)
+    with pytest.raises(NotUnderstood):
+        rule_plan(f'Couple of jobs for you. --== ==--. Later on, {PICK}', STATE)
+    assert is_filler('thx :)') and is_filler('(high priority)')
+    assert not is_filler('Couple of jobs for you. --== ==--')
+    # an imperative with a "when" clause is still a task
+    assert format_plan(rule_plan('When you are at the dock, charge at CHARGER-3', STATE).steps) \
+        == CHARGE3

@@ -105,7 +105,8 @@ def is_filler(part: str) -> bool:
     had_words = bool(_WORD_RE.search(part))
     part = _COURTESY_RE.sub(' ', _NOTHING_ELSE_RE.sub(' ', part))
     words = _WORD_RE.findall(part.lower())
-    rest = re.sub(r"[A-Za-z]+(?:'[a-z]+)?|\d+|[\s\W_]", '', part)
+    # signs beyond punctuation ("Couple of jobs for you. --== ==--") are no politeness
+    rest = re.sub(r"[A-Za-z]+(?:'[a-z]+)?|\d+|\s|[.,!?;:'\"()\-]", '', part)
     # "#$%^&*()" is no politeness: a part of no words at all is not filler either
     return had_words and not rest and all(w in _FILLER_WORDS for w in words)
 

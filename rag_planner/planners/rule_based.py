@@ -141,9 +141,10 @@ _CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top\s+up', r'plug\s+in', r'juice\s+up',
 _LEAD = (r'^\W*(?:(?:hey|hi|hello|ok|okay|so|robot(?:\s+\d+)?)\W+'
          r'|[A-Za-z]+(?:\s+[A-Za-z]+){0,2}\s*(?::|\s[-–—])\s*)*')
 _WH = r"(?:what|who|why|when|where|which|whose|how(?:\s+(?:long|much|often|far|soon|old))?)"
+# "which charger do you usually go to" (no question mark): a wh-word, a noun, an auxiliary
 _WH_QUESTION = re.compile(
-    _LEAD + _WH + r"(?:'s\b|\s+(?:is|are|was|were|do|does|did|will|would|can|could|should|has|"
-    r"have|had)\b|\b.*\?\W*$)", re.I | re.S)
+    _LEAD + r"(?:" + _WH + r"|(?:which|what|whose)\s+[a-z]+)(?:'s\b|\s+(?:is|are|was|were|do|"
+    r"does|did|will|would|can|could|should|has|have|had)\b|\b.*\?\W*$)", re.I | re.S)
 _YES_NO_QUESTION = re.compile(_LEAD + r'(?:is|are|was|were|do|does|did|have|has|had)\b.*\?\W*$',
                               re.I | re.S)
 
