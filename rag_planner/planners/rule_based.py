@@ -43,6 +43,7 @@ class RulePlan:
     steps: tuple[Step, ...]
     entities: TaskEntities
     parts: tuple = ()             # composite: (part text, family) of every part, in order
+    part_steps: tuple = ()        # composite: the plan of every part, in order
 
 
 def _rx(*alts: str) -> re.Pattern:
@@ -323,7 +324,8 @@ def _rule_plan_all(task: str, state: Optional[RobotState], cfg: SafetyConfig) ->
         return planned[0][1]
     steps = tuple(step for _, plan in planned for step in plan.steps)
     return RulePlan('composite', steps, extract_entities(task),
-                    tuple((part, plan.family) for part, plan in planned))
+                    tuple((part, plan.family) for part, plan in planned),
+                    tuple(tuple(plan.steps) for _, plan in planned))
 
 
 def rule_plan_one(task: str, state: Optional[RobotState] = None,
