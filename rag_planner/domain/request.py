@@ -131,10 +131,7 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
     foreign_script = sum(1 for ch in task if ch.isalpha() and not _is_latin_or_ascii(ch))
     if foreign_script >= 2:
         return 'another script'
-    words = set()
-    for token in _TOKEN_RE.findall(task):
-        if not any(ch.isdigit() for ch in token):  # ids are not words
-            words.update(w.lower() for w in _WORD_RE.findall(token))
+    words = _words(task)
     hits: dict = {}
     for w in words:
         for lang in _FOREIGN.get(w, ()):
@@ -158,13 +155,18 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
     return ''
 
 
-def unknown_long_words(task: str, lexicon: frozenset) -> int:
-    """Return how many distinct words of LEXICON_MIN_LETTERS or more ``lexicon`` lacks."""
+def _words(task: str) -> set:
+    """Return the lower-cased words of ``task``, ids left out."""
     words = set()
     for token in _TOKEN_RE.findall(task):
-        if not any(ch.isdigit() for ch in token):
+        if not any(ch.isdigit() for ch in token):  # ids are not words
             words.update(w.lower() for w in _WORD_RE.findall(token))
-    return sum(1 for w in words if len(w) >= LEXICON_MIN_LETTERS and w not in lexicon)
+    return words
+
+
+def unknown_long_words(task: str, lexicon: frozenset) -> int:
+    """Return how many distinct words of LEXICON_MIN_LETTERS or more ``lexicon`` lacks."""
+    return sum(1 for w in _words(task) if len(w) >= LEXICON_MIN_LETTERS and w not in lexicon)
 
 
 def check_task_text(task: object, max_chars: int = MAX_TASK_CHARS) -> str:
