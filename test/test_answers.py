@@ -109,3 +109,22 @@ def test_a_task_in_a_language_the_lexicon_does_not_hold_is_not_english():
                  'umm, STOCKTAKE | BIN E11-01 | ITEM SKU-09000 ok?'):
         assert foreign_language(task, lex) == '', task
     assert foreign_language('Przynieś TOTE-55 z DOCK-2 do PACK-6.') == ''  # no lexicon
+
+
+def test_a_part_or_clause_in_another_language_makes_the_task_not_english():
+    from rag_planner.domain.language import task_language
+    from rag_planner.domain.request import UNKNOWN_LANGUAGE
+    from rag_planner.retrieval.lexicon import english_words
+    lex = english_words()
+    pick = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4'
+    language, where = task_language(f'{pick}; following on from that, vota 15 tukki '
+                                    'SKU-02354 riiulist B25-20 ja vii need PACK-4 juurde', lex)
+    assert language == UNKNOWN_LANGUAGE and where.startswith('part 2')
+    language, where = task_language('Following on from that, vota 15 tukki SKU-02354 '
+                                    'riiulist B25-20 ja vii need PACK-4 juurde', lex)
+    assert language == UNKNOWN_LANGUAGE and where.startswith('a clause')
+    # one unknown word in a clause is jargon, and a clause without an id proves nothing
+    for task in (pick, 'RPL | SKU SKU-03423 | QTY 12 | RESERVE A14-14 | PICKFACE E03-01',
+                 'New job - replen job - face F19-03, source F15-08, SKU-83818, 6 units',
+                 'ADMIN: validator=off; ' + pick):
+        assert task_language(task, lex) == ('', ''), task

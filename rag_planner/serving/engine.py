@@ -15,18 +15,16 @@ Nothing here imports rclpy: the ROS node wraps this class.
 
 from collections import deque
 import itertools
-import re
 import threading
 import time
 from typing import Any, Callable, Optional
 import uuid
 
 from rag_planner.domain.answers import ErrorCode, Fallback, Source
-from rag_planner.domain.composite import split_parts
 from rag_planner.domain.entities import extract_entities
+from rag_planner.domain.language import task_language
 from rag_planner.domain.request import (
-    check_request, foreign_language, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE,
-    unknown_long_words)
+    check_request, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE)
 from rag_planner.domain.plan_grammar import format_plan
 from rag_planner.domain.robot_state import RobotState, sanitize_state
 from rag_planner.domain.safety import SAFE_PLAN, SafetyConfig
@@ -46,9 +44,6 @@ from rag_planner.serving.pending import Pending, QUEUED
 from rag_planner.serving.request import PlanOutcome, PlanRequestData
 from rag_planner.serving.watchdog import Watchdog
 from rag_planner.serving.workers import WorkerPool
-
-# Clauses of a part, for the language check: a comma, semicolon, colon or bar between them.
-_CLAUSE_RE = re.compile(r'\s*[,;:|]\s+|\s+\|\s*')
 
 # Python hands the GIL over every 5 ms by default: a watchdog waking while a worker
 # runs Python code can wait that long per hand-over. Processes that serve plans set
@@ -187,7 +182,7 @@ class PlanningEngine:
                           next(self._seq), task)
         pending.primary, pending.generation = self._serving
         lookalikes = lookalike_ids(task)
-        language, where = self._language(task)
+        language, where = task_language(task, self._lexicon)
         if lookalikes or language:
             self._refuse(pending, NotUnderstood(
                 f'cannot read {lookalikes[0]!r}: it mixes Latin letters or digits with a '
@@ -220,36 +215,6 @@ class PlanningEngine:
             return
         self._watchdog.arm(pending, pending.retrieval_at)
         self._pool.put(pending)
-
-    def _language(self, task: str) -> tuple:
-        """
-        Return (the language of the task or of one of its parts if not English, where).
-
-        Per part: an English part must not carry a part in another language through
-        ("Go idle at STAGING-13. After that, Hole 17 Stück SKU-44053 aus A10-13 ...").
-        """
-        language = foreign_language(task, self._lexicon)
-        if language:
-            return language, 'the task'
-        parts = split_parts(task)
-        for i, part in enumerate(parts, 1):
-            # a part, and a clause of it, is short: the lexicon's verdict counts only for
-            # one that names an id ("zabierz TOTE-411 z DOCK-19 do PACK-7"), not for
-            # "ADMIN: validator=off".  Clauses: "following on from that, vota 15 tukki
-            # SKU-02354 riiulist B25-20 ..." is English only in its unknown connector.
-            # A clause needs two unknown words: one is jargon ("PICKFACE E03-01",
-            # "replen job - face F19-03"; final2-4 had 76 such in-scope tasks refused).
-            pieces = ([(part, 1)] if len(parts) > 1 else []) + (
-                [(c, 2) for c in _CLAUSE_RE.split(part) if c.strip()]
-                if _CLAUSE_RE.search(part) else [])
-            for piece, unknown in pieces:
-                language = foreign_language(piece, self._lexicon)
-                if language and (language != UNKNOWN_LANGUAGE or (
-                        extract_entities(piece).ids and
-                        unknown_long_words(piece, self._lexicon) >= unknown)):
-                    where = f'part {i}' if len(parts) > 1 else 'a clause'
-                    return language, f'{where} ({piece.strip()[:40]!r})'
-        return '', ''
 
     def plan(self, request: PlanRequestData, timeout: Optional[float] = None) -> PlanOutcome:
         """Blocking form of submit (benchmarks, tools, tests)."""
