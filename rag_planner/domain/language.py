@@ -33,12 +33,16 @@ def task_language(task: str, lexicon: frozenset = frozenset()) -> tuple:
         return language, 'the task'
     parts = split_parts(task)
     for i, part in enumerate(parts, 1):
-        # one part is the task, unless a connector or lead-in came off it ("Following on
-        # from that, <another language>"): then it is weighed like a clause
-        whole = len(parts) == 1 and part.strip() == task.strip()
-        pieces = ([(part, 1 if len(parts) > 1 else 2)] if not whole else []) + (
-            [(c, 2) for c in _CLAUSE_RE.split(part) if c.strip()]
-            if _CLAUSE_RE.search(part) else [])
+        # (piece, unknown long words it takes): a part of several needs one; the only
+        # part, when a connector or lead-in came off it ("Following on from that,
+        # <another language>"), and a clause need two
+        pieces = []
+        if len(parts) > 1:
+            pieces.append((part, 1))
+        elif part.strip() != task.strip():
+            pieces.append((part, 2))
+        if _CLAUSE_RE.search(part):
+            pieces += [(c, 2) for c in _CLAUSE_RE.split(part) if c.strip()]
         for piece, unknown in pieces:
             language = foreign_language(piece, lexicon)
             if language and (language != UNKNOWN_LANGUAGE or (

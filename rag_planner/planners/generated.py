@@ -115,9 +115,7 @@ class GeneratedPlanner(RetrievalPlanner):
         rule_view = tuple(rule.steps)
         charger = context.safety.default_charger
         if len(rule.parts) > 1:
-            parts = self._plan_parts(context, state, rule, charger)
-            if parts is not None:
-                return parts
+            return self._plan_parts(context, state, rule, charger)
         # a wording the generator already agreed on with the rule planner: its plan
         # of this task is the rule plan again (planners/skeleton_cache.py)
         hit = self.skeletons.get(context.task, state, charger)
@@ -165,13 +163,9 @@ class GeneratedPlanner(RetrievalPlanner):
         wordings do repeat.  Each part is asked with the request's state, as the rule
         planner planned it; the joined result goes to the engine with the joined rule
         plan, so a part the generator reads otherwise is refused as a disagreement, as
-        for any task.  None when the parts' rule plans do not join to the task's (then
-        the whole text is generated).
+        for any task (``rule.steps`` is ``rule.part_steps`` joined).
         """
-        part_rules = list(rule.part_steps)
-        if len(part_rules) != len(rule.parts) or \
-                tuple(step for plan in part_rules for step in plan) != tuple(rule.steps):
-            return None
+        part_rules = rule.part_steps
         steps, ids, confidence, hits, notes = [], [], 1.0, 0, []
         degraded = Fallback.NONE
         times = context.times

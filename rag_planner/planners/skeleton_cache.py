@@ -120,16 +120,18 @@ class SkeletonCache:
         self.misses = 0
 
     @staticmethod
-    def key(task: str, state: Any) -> tuple:
+    def key(task: str, state: Any, core: Optional[str] = None) -> tuple:
         """Return the key of ``task`` in ``state``: :func:`skeleton_key`, carrying or not."""
-        return (skeleton_key(task), bool(getattr(state, 'carrying', False)))
+        core = core_text(task) if core is None else core
+        return (template_key(core), bool(getattr(state, 'carrying', False)))
 
     def put(self, task: str, state: Any, charger: str, steps: Sequence[Step],
             confidence: float = 1.0) -> bool:
         """Store the skeleton of ``steps`` (a plan of ``task``); False if it has none."""
         if not self.capacity:
             return False
-        cands = extract_candidates(core_text(task))
+        core = core_text(task)  # once: the key and the candidates both read it
+        cands = extract_candidates(core)
         values = [c.value for c in cands]
         location = getattr(state, 'location', '') or ''
         out = []
@@ -139,7 +141,7 @@ class SkeletonCache:
                 return False
             out.append((step.action, pointers))
         skeleton = Skeleton(tuple(c.kind for c in cands), tuple(out), float(confidence))
-        key = self.key(task, state)
+        key = self.key(task, state, core)
         with self._lock:
             self._store[key] = skeleton
             self._store.move_to_end(key)
@@ -151,12 +153,13 @@ class SkeletonCache:
         """Return ``(steps, confidence)`` filled from ``task``, or None (counted)."""
         if not self.capacity:
             return None
-        key = self.key(task, state)
+        core = core_text(task)
+        key = self.key(task, state, core)
         with self._lock:
             skeleton = self._store.get(key)
             if skeleton is not None:
                 self._store.move_to_end(key)
-        filled = self._fill(skeleton, task, state, charger) if skeleton else None
+        filled = self._fill(skeleton, core, state, charger) if skeleton else None
         with self._lock:
             if filled is None:
                 self.misses += 1
@@ -165,8 +168,8 @@ class SkeletonCache:
         return filled
 
     @staticmethod
-    def _fill(skeleton: Skeleton, task: str, state: Any, charger: str) -> Optional[tuple]:
-        cands = extract_candidates(core_text(task))
+    def _fill(skeleton: Skeleton, core: str, state: Any, charger: str) -> Optional[tuple]:
+        cands = extract_candidates(core)
         if tuple(c.kind for c in cands) != skeleton.kinds:
             return None  # not the same shape of task, whatever the template key says
         values = [c.value for c in cands]

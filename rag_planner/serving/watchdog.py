@@ -54,10 +54,9 @@ class Watchdog:
                 due = []
                 # answered requests leave the heap as they reach its top, so the thread
                 # sleeps until the earliest deadline of a request still in flight
-                while self._heap and (self._heap[0][0] <= now or
-                                      getattr(self._heap[0][2], 'answered', False)):
+                while self._heap and (self._heap[0][0] <= now or self._heap[0][2].answered):
                     at, _, pending = heapq.heappop(self._heap)
-                    if not getattr(pending, 'answered', False):
+                    if not pending.answered:
                         due.append((at, pending))
                 if not due:
                     timeout = (self._heap[0][0] - now) if self._heap else self._tick_s
