@@ -204,6 +204,7 @@ class Probe:
         self.spinner = Spinner(self.node, name='probe-executor')
         self.received: dict = {}
         self._client_map: dict = {}
+        self._settled: set = set()  # clients whose route to the server has settled
 
     def listen(self, msg_type, topic: str, qos=100) -> list:
         box = self.received.setdefault(topic, [])
@@ -219,10 +220,26 @@ class Probe:
         with self.spinner.paused():
             return self.node.create_client(srv_type, name)
 
+    def ready(self, client, timeout_s: float = 20.0):
+        """
+        Return ``client`` once its service is there and the route to it has settled.
+
+        Discovery is not symmetric (a known DDS race): our side can see the service
+        before the server has matched our request writer and our response reader. A
+        request sent then waits for a resend (175 ms once in CI: answered late-on-arrival),
+        an answer can be lost (a lifecycle get_state never answered in CI). So the first
+        call of every client waits, and any call after the service was gone (a planner
+        restarted under the same name).
+        """
+        if client not in self._settled or not client.service_is_ready():
+            assert client.wait_for_service(timeout_sec=timeout_s), f'no service {client.srv_name}'
+            time.sleep(0.3)
+            self._settled.add(client)
+        return client
+
     def set_parameters(self, node: str, values: dict, timeout_s: float = 10.0) -> list:
         """Set parameters of ``node`` over its ``set_parameters`` service; return the results."""
-        client = self.client(SetParameters, f'{node}/set_parameters')
-        assert client.wait_for_service(timeout_sec=10.0)
+        client = self.ready(self.client(SetParameters, f'{node}/set_parameters'), 10.0)
         future = client.call_async(SetParameters.Request(
             parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]))
         done = threading.Event()
@@ -232,12 +249,7 @@ class Probe:
 
     def call(self, planner: str, task: str, state: RobotState = None, deadline_ms: int = 0,
              timeout_s: float = 5.0):
-        client = self._clients(planner)
-        if not client.service_is_ready():
-            assert client.wait_for_service(timeout_sec=20.0), f'no service {planner}/get_plan'
-            # The request reader can be matched before the server has matched our response
-            # reader (a known DDS discovery race): an answer sent then is lost. Let it settle.
-            time.sleep(0.3)
+        client = self.ready(self._clients(planner))
         future = client.call_async(GetPlan.Request(task=task, state=state or RobotState(),
                                                    deadline_ms=deadline_ms))
         done = threading.Event()

@@ -25,10 +25,8 @@ class Lifecycle:
     """The lifecycle services of one planner, called from the probe."""
 
     def __init__(self, probe, node: str):
-        self._change = probe.client(ChangeState, f'{node}/change_state')
-        self._get = probe.client(GetState, f'{node}/get_state')
-        assert self._change.wait_for_service(timeout_sec=20.0)
-        assert self._get.wait_for_service(timeout_sec=20.0)
+        self._change = probe.ready(probe.client(ChangeState, f'{node}/change_state'))
+        self._get = probe.ready(probe.client(GetState, f'{node}/get_state'))
 
     @staticmethod
     def _wait(future, timeout_s: float = 30.0):

@@ -36,8 +36,7 @@ def _point(link, target) -> None:
 
 def _reload(probe, node: str, while_loading=None):
     """Call ~/reload; ``while_loading()`` runs while it works; return the answer."""
-    client = probe.client(Trigger, f'{node}/reload')
-    assert client.wait_for_service(timeout_sec=20.0)
+    client = probe.ready(probe.client(Trigger, f'{node}/reload'))
     future = client.call_async(Trigger.Request())
     done = threading.Event()
     future.add_done_callback(lambda _: done.set())
