@@ -91,7 +91,13 @@ DUPLICATE_CHECKS = 5
 class PlanServer(LifecycleNode):
     """Serves plans for one robot namespace (or a shared fleet planner)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, before_serving=None, **kwargs):
+        """
+        ``before_serving``: called once everything is loaded, before the services appear.
+
+        main() freezes the heap there: a request that arrived during that full collection
+        (170 ms once on a CI machine) waited behind it and was answered late-on-arrival.
+        """
         super().__init__('rag_planner', **kwargs)
         for spec in PLANNER_PARAMS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
@@ -139,6 +145,8 @@ class PlanServer(LifecycleNode):
                                    f'{self.get_fully_qualified_name()}/change_state')
         # The service appears once an autostarted planner is ready: clients that wait for
         # it are not queued behind the loading (a not-active planner answers INACTIVE).
+        if before_serving is not None:
+            before_serving()
         self._service_ids = itertools.count(1)
         # Reentrant: under an executor that cannot defer, each request is a coroutine
         # awaiting the engine, and in the default (mutually exclusive) group one waiting
@@ -426,9 +434,7 @@ def main(args=None) -> int:
     """Run one plan server until shutdown."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
-    def executor_for(node: PlanServer) -> DeferredServiceExecutor:
-        executor = DeferredServiceExecutor()
-        executor.defer(node.plan_service, node.answer_get_plan)
+    def freeze_heap() -> None:
         # Everything loaded at start (library, models' Python side, ROS) lives as long as
         # the process: out of the collector's sight, a full collection stops every thread
         # for a fraction of the time (in-process pipeline, 1,500 composite tasks: longest
@@ -436,9 +442,14 @@ def main(args=None) -> int:
         # thresholds were worse: 82 ms young collections.
         gc.collect()
         gc.freeze()
+
+    def executor_for(node: PlanServer) -> DeferredServiceExecutor:
+        executor = DeferredServiceExecutor()
+        executor.defer(node.plan_service, node.answer_get_plan)
         return executor
 
-    return run_node('plan_server', PlanServer, args, executor_for)
+    return run_node('plan_server', lambda: PlanServer(before_serving=freeze_heap), args,
+                    executor_for)
 
 
 if __name__ == '__main__':
