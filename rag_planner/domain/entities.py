@@ -149,7 +149,11 @@ _BIN_WORDS_RE = re.compile(
 _TOTE_RE = re.compile(r'\b(?:tote|container|crate|tub)s?' + _NUMSEP + r'(\d{1,5})(?![\d-])', re.I)
 _SKU_RE = re.compile(
     r'\b(?:sku|item|product|part|article|material)s?' + _NUMSEP + r'(\d{4,6})(?![\d-])', re.I)
-_BARE_SKU_RE = re.compile(r'(?<![\w-])(\d{5})(?![\w-])')
+# (not an amount of something else: "Wire 47292 dollars", "Reorder 34696 shipping labels")
+_BARE_SKU_RE = re.compile(r'(?<![\w-])(\d{5})(?![\w-])(?!\s+(?:dollars|euros|pounds|usd|eur|gbp|'
+                          r'bucks|people|persons|labels|shipping|pages|copies|sheets|miles|km|'
+                          r'kilometres|kilometers|metres|meters|kg|calories|views|followers)\b)',
+                          re.I)
 _ROBOT_RE = re.compile(r'(?<![A-Za-z0-9])(?:robots?|amr|agv|bot|vehicle|rover)\s*'
                        r'(?:no\.?|number|#|id)?\s*[-#:_]?\s*(\d{1,4})(?![0-9])', re.I)
 _NOISE_NUM_RE = re.compile(
@@ -197,8 +201,15 @@ _WHERE_IT_IS_RE = re.compile(
     r"(?!(?:needed|wanted|required|requested|expected|meant|due|scheduled|assigned|destined|"
     r"headed|bound|supposed)\b)(?:[a-z]+ed|left|put|sent|set|brought|kept|held|stuck|sat)"
     r"(?:\s+(?:off|down|up|over|aside|here|there))?)\s*(?:by\s+mistake\s*)?$", re.I)
-_WANTED_AT_RE = re.compile(r'(?<![\w-])(?:needed|wanted|required|requested|expected|due)\s*$',
-                           re.I)
+_WANTED_AT_RE = re.compile(r'(?<![\w-])(?:needed|wanted|required|requested|expected|due)\s*$'
+                           # "still waiting on TOTE-5 at PACK-3": someone awaits it there
+                           r'|(?<![\w-])(?:waiting|waits|wait)\s+(?:on|for)\s+(?:\S+\s+){1,4}$'
+                           # "low stock alert on C33-02": the bin to fill
+                           r'|(?<![\w-])(?:low|short)\s+(?:on\s+)?stock(?:\s+(?:alert|warning|'
+                           r'flag))?\s*$', re.I)
+# "last seen at DOCK-5", "spotted at": where the thing was found, a source
+_SEEN_AT_RE = re.compile(r'(?<![\w-])(?:last\s+)?(?:seen|spotted|sighted|found|located)\s*$',
+                         re.I)
 # "fill E36-12 up with ...", "restock B02-05": the bin right after the verb is filled
 _FILL_VERB_RE = re.compile(r'(?<![\w-])(?:fill|refill|restock|replenish|top\s+up)\s*$', re.I)
 
@@ -237,14 +248,17 @@ def _role(gap: str) -> str:
         return 'dst'
     before = gap[:last.start()]
     clause = re.split(r'[,;.!?]', before)[-1]
-    if _WHERE_IT_IS_RE.search(clause):
+    if _WHERE_IT_IS_RE.search(clause) or _SEEN_AT_RE.search(clause):
         return 'src'  # "it was dropped off at DOCK-16": where the thing is now
     if _WANTED_AT_RE.search(clause):
         return 'dst'  # "SKU-1 is needed at PACK-3"
     # the verb nearest to the 'at' in its clause decides: "store it at" vs "sitting at"
     # (not a verb of another clause: "Once that is out of the way, rack TOTE-5 in E22-04")
     dv = [m.start() for m in _DST_VERBS.finditer(clause)]
-    sv = [m.start() for m in _SRC_VERBS.finditer(clause)]
+    # "is"/"are" says where a thing is only right before the locative ("TOTE-5 is at",
+    # "is still in"), not as the verb of the clause ("Priority is low stock alert on")
+    sv = [m.start() for m in _SRC_VERBS.finditer(clause)
+          if m.group(0).lower() not in ('is', 'are') or len(clause[m.end():].split()) <= 2]
     if dv and (not sv or dv[-1] > sv[-1]):
         return 'dst'
     if sv:
