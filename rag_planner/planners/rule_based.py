@@ -56,6 +56,7 @@ _STRONG_STOP = _rx(
     r'|what\s+you\S*\s+doing|the\s+robot|this\s+robot|motion|driving|work)',
     r'stop\s*!+', r'^\W*stop\W*$', r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+move',
     r'stand\s+still', r'stay\s+put', r'keep\s+(?:still|stationary)', r'brake\s+(?:now|and|hard)',
+    r'(?:be|stay|remain)\s+(?:completely\s+)?(?:stationary|motionless)',
     r'shut\s*down', r'power\s+down', r'full\s+stop',
     r'all\s+stop', r'stay\s+(?:right\s+)?(?:where\s+you\s+are|there|in\s+place)',
     # "hold position at STAGING-20" is a wait there, not a stop
@@ -68,19 +69,25 @@ _MISSCAN = _rx(
     r'doesn\'t\s+scan', r'can\'?t\s+(?:be\s+)?scan\w*', r'cannot\s+(?:be\s+)?scan\w*',
     r'not\s+scan\w*', r'unscannable', r'unreadable', r'illegible', r'no[\s-]+read',
     r'scan\w*\s+(?:fail\w*|error\w*|problem\w*|issue\w*)', r'fail\w*\s+to\s+scan',
+    r'read\s+(?:fail\w*|error\w*)',
     r'(?:label|barcode|bar\s+code|tag)\w*\s+(?:is\s+|are\s+)?(?:damaged|torn|smudged|'
     r'missing|broken|bad|faded|unreadable|ripped|scratched|not\s+reading|won\'?t\s+read)',
     r'(?:damaged|torn|smudged|faded|bad|broken|ripped|unreadable)\s+(?:label|barcode|tag)\w*',
-    r'won\'?t\s+read', r'not\s+reading', r'can\'?t\s+read', r'cannot\s+read',
+    r'won\'?t\s+read', r'not\s+reading', r'can\'?t\s+read', r'cannot\s+read', r'will\s+not\s+read',
+    r'(?:does|do|did)\s*n[o\']?t\s+read',
     # "Label on D37-03 is faded", "the scanner keeps beeping at the label"
     r'(?:label|barcode|tag)\w*(?:\s+\S+){1,3}?\s+(?:is|are|was|looks)\s+(?:damaged|torn|'
     r'smudged|faded|unreadable|ripped|scratched|broken|bad|illegible)',
     r'scanner\s+(?:keeps\s+)?(?:beep|fail|error|reject)\w*')
 _SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet[\s-]+floor', r'liquid', r'slippery',
              r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess',
+             # "Coffee everywhere at D34-16"
+             r'(?:coffee|tea|water|oil|milk|juice|paint|soda|syrup|sauce|detergent|chemicals?|'
+             r'fluid|coolant|grease)\s+(?:everywhere|all\s+over|on\s+the\s+floor|across\s+the\s+'
+             r'(?:aisle|floor))',
              r'dropped\s+(?:a|an|the|some)\s+(?:bucket|can|tin|jar|bottle|jug|drum)\s+of')
 _BLOCKED = _rx(
-    r'block\w*', r'obstruct\w*', r'jam+ed', r'impassable', r'in\s+the\s+way',
+    r'block\w*', r'blk', r'obstruct\w*', r'cut\s+off', r'jam+ed', r'impassable', r'in\s+the\s+way',
     r'can\'?t\s+(?:get|go|pass|drive|enter|reach)\s*(?:through|into|past|in)?',
     r'cannot\s+(?:get|go|pass|drive|enter|reach)', r'no\s+access',
     r'(?:nobody|no\s+one|no-one)\s+can\s+(?:get|go|pass|drive|enter|reach)',
@@ -94,15 +101,17 @@ _BLOCKED = _rx(
     r'\bin\s+front\s+of')
 # "blocked zones" in general ("I authorise entering blocked zones: ..."): no report of one.
 _GENERIC_BLOCKED = _rx(r'block\w*\s+(?:zones|areas|aisles|locations|bins|regions|places)')
-_CHARGE = _rx(r'(?:re)?charg\w*', r'battery', r'batteries', r'top\s+up', r'plug\s+in',
+_CHARGE = _rx(r'(?:re)?charg\w*', r'battery', r'batteries', r'top[\s-]+up', r'plug\s+in',
               r'juice', r'power\s+up', r'low\s+power')
-_COUNT = _rx(r'count\w*', r'cycle[\s-]count', r'inventory', r'how\s+many', r'tally',
+_COUNT = _rx(r'count\w*', r'cnt', r'cycle[\s-]count', r'inventory', r'how\s+many', r'tally',
              r'how\s+much', r'on[\s-]hand',
-             r'audit\w*', r'stock[\s-]?(?:check|take|taking)', r'quantity\s+check',
+             r'audit(?:s|ing|ed)?', r'stock[\s-]?(?:check|take|taking)', r'quantity\s+check',
              r'verify\s+(?:the\s+)?(?:qty|quantity|stock|count)', r'check\s+(?:the\s+)?stock',
              r'enumerate')
-_PARK = _rx(r'park', r'parking', r'go\s+home', r'head\s+home', r'return\s+home', r'stand\s*by',
-            r'standby', r'idle', r'rest', r'retire', r'off[\s-]shift', r'end\s+of\s+shift',
+_PARK = _rx(r'park', r'(?:be|get|stay|remain)\s+parked', r'parking', r'home\s+time',
+            r'go\s+home', r'head\s+home',
+            r'return\s+home', r'stand\s*by', r'standby', r'idle', r'rest(?!\s+of\b)', r'retire',
+            r'off[\s-]shift', r'end\s+of\s+shift',
             r'wait\s+there', r'sit\s+tight', r'call\s+it\s+a\s+day', r'done\s+for\s+(?:the|to)',
             r'clock\s+out')
 # "Go park." / "Return to staging and park.": a park command whose place is missing
@@ -112,13 +121,14 @@ _GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?
 _STAY = _rx(r'wait\w*', r'hold\w*', r'stay\w*', r'remain\w*', r'sit', r'go', r'head\w*',
             r'drive', r'move', r'return\w*', r'roll', r'proceed', r'navigate', r'back',
             r'come', r'report\s+(?:to|at|in)')
-_REPLENISH = _rx(r'replenish\w*', r'restock\w*', r're-stock\w*', r'refill\w*', r'top\s+off',
-                 r'top\s+up', r'reserve', r'forward', r'fill\s+up', r'backfill\w*', r'refresh')
-_PUTAWAY = _rx(r'put\s*-?\s*away', r'store', r'stow\w*', r'shelve', r'inbound', r'receiv\w*',
-               r'slot\s+it', r'file\s+it')
-_TRANSFER = _rx(r'transfer\w*', r'shuttle', r'relocate', r'move', r'bring', r'carry',
+_REPLENISH = _rx(r'replenish\w*', r'replen', r'rpl', r'restock\w*', r're-stock\w*',
+                 r'refill\w*', r'top\s+off', r'top\s+up', r'reserve', r'forward', r'fill\s+up',
+                 r'backfill\w*', r'refresh', r'low[\s-]+stock')
+_PUTAWAY = _rx(r'put\s*-?\s*away', r'put\s+(?:[\w#-]+\s+){1,4}?away', r'store', r'stow\w*',
+               r'shelve', r'inbound', r'receiv\w*', r'slot\s+it', r'file\s+it')
+_TRANSFER = _rx(r'transfer\w*', r'xfer', r'shuttle', r'relocate', r'move', r'bring', r'carry',
                 r'deliver', r'take')
-_PICK = _rx(r'pick\w*', r'grab', r'fetch', r'collect', r'retrieve', r'get', r'pull',
+_PICK = _rx(r'pick\w*', r'pk', r'grab', r'fetch', r'collect', r'retrieve', r'get', r'pull',
             r'order', r'bring', r'deliver')
 
 
@@ -134,13 +144,13 @@ def _has(rx: re.Pattern, text: str) -> bool:
 
 
 # A charge task without a charger id needs a charge command, not a mention of the battery.
-_CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top\s+up', r'plug\s+in', r'juice\s+up',
+_CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top[\s-]+up', r'plug\s+in', r'juice\s+up',
                   r'power\s+up', r'fill\s+(?:up\s+)?(?:your|the)\s+batter(?:y|ies)',
                   r'top\s+(?:yourself|your\s+battery)\s+(?:back\s+)?up')
 # Questions that ask for information, not for a task ("what is your battery level?").
 # "Hey robot, ...", "Quick one: ...", "New job - ...": before the question
-_LEAD = (r'^\W*(?:(?:hey|hi|hello|ok|okay|so|robot(?:\s+\d+)?)\W+'
-         r'|[A-Za-z]+(?:\s+[A-Za-z]+){0,2}\s*(?::|\s[-–—])\s*)*')
+_LEAD = (r'^\W*(?:(?:hey|hi|hello|ok|okay|so|pls|please|kindly|robot(?:\s+\d+)?)\W+'
+         r'|[A-Za-z]+(?:\s+[A-Za-z]+){0,5}\s*(?::|\s[-–—])\s*)*')
 _WH = r"(?:what|who|why|when|where|which|whose|how(?:\s+(?:long|much|often|far|soon|old))?)"
 # "which charger do you usually go to" (no question mark): a wh-word, a noun, an auxiliary
 _WH_QUESTION = re.compile(
@@ -150,16 +160,37 @@ _YES_NO_QUESTION = re.compile(_LEAD + r'(?:is|are|was|were|do|does|did|have|has|
                               re.I | re.S)
 
 
+# "do you know if SKU-1 is on back order", "any ETA on ...": a question, ids or not
+_KNOW_QUESTION = re.compile(
+    _LEAD + r'(?:(?:(?:could|can|would)\s+you\s+)?(?:do|does|did)\s+(?:you|we|anyone|anybody|'
+    r'someone|somebody)\s+(?:know|remember|'
+    r'have\s+(?:any\s+)?idea)|any\s+(?:eta|idea|news|update|word)s?\s+(?:on|about|of)|'
+    r'(?:can|could)\s+you\s+tell\s+me\s+(?:if|whether|when|where|why|how|what))\b', re.I)
+# A wh-word, an auxiliary and a subject anywhere in a text without ids: "Priority is
+# how long does a full charge usually take you" (no question mark, a lead of any words)
+_WH_AUX = re.compile(r'(?<![\w-])(?:how\s+(?:long|much|often|far|soon|many)|what|where|which|who|'
+                     r'why|when)\s+(?:is|are|was|were|do|does|did|will|would|can|could|should|'
+                     r'has|have)\s+(?:a|an|the|we|you|it|they|i|my|your|our|this|that|there|he|'
+                     r'she)(?![\w-])', re.I)
+# A yes/no question without its question mark: "has the Chicago order gone out yet"
+_YES_NO_BARE = re.compile(_LEAD + r'(?:has|is|are|was|were|did|does)\s+(?:the|a|an|my|our|your|'
+                          r'any|anyone|someone|somebody|it|they|we|you)\b', re.I)
+
+
 def _is_question(text: str, e: TaskEntities) -> bool:
-    """Return True for a question without any id: it asks for information, not a task."""
+    """Return True for a question: it asks for information, not a task."""
+    if _KNOW_QUESTION.search(text):
+        return True
     if e.ids or e.qty is not None:
         return False
-    return bool(_WH_QUESTION.search(text) or _YES_NO_QUESTION.search(text))
+    return bool(_WH_QUESTION.search(text) or _YES_NO_QUESTION.search(text)
+                or _WH_AUX.search(text) or _YES_NO_BARE.search(text))
 
 
 def _classify(text: str, e: TaskEntities) -> tuple:
     """Return (family or None, whether only a keyword, no id, points to the family)."""
-    t = _POLITE.sub(' ', words_to_digits(text))
+    # "putaway_task": a record's key names the family as a word does
+    t = _POLITE.sub(' ', words_to_digits(text)).replace('_', ' ')
     if _is_question(t, e):
         return None, False
     family = _by_cues(t, e)
