@@ -21,8 +21,10 @@ _CONNECTOR_RE = re.compile(
     r'(?:\s*[,;]?\s*(?<![\w-])(?:and\s+)?(?:then|after\s+that|afterwards|after\s+this|'
     r'finally|lastly|last\s+of\s+all|next(?=\s*,)|followed\s+by|subsequently|once\s+finished|'
     r'(?:as\s+soon\s+as|once|when|after)\s+(?:that\s+is|that\'s|you\s+are|you\'re|you\s+have|'
-    r'you\'ve|it\s+is|it\'s)\s+(?:done|finished|through|complete)(?:\s+(?:with\s+)?(?:that|it|'
-    r'this))?|the\s+moment\s+(?:that\'s|that\s+is|it\'s|it\s+is)\s+(?:done|finished)|'
+    r'you\'ve|it\s+is|it\'s|both\s+(?:of\s+(?:those|them|these)\s+)?are|(?:those|these|they)\s+'
+    r'are|they\'re|all\s+(?:that|this)\s+is)\s+(?:done|finished|through|complete|clear)'
+    r'(?:\s+(?:with\s+|of\s+)?(?:that|it|this|them|those))?|'
+    r'the\s+moment\s+(?:that\'s|that\s+is|it\'s|it\s+is)\s+(?:done|finished)|'
     r'and\s+after(?=\s*,)|(?:and\s+)?to\s+round\s+(?:it|things)\s+off|'
     r'(?:once|when|after)\s+(?:finished|done|completed?)|'
     r'at\s+the\s+very\s+end|(?:at\s+the\s+end|to\s+finish(?:\s+(?:off|up))?)(?=\s*,)|'
@@ -35,8 +37,12 @@ _CONNECTOR_RE = re.compile(
     r'|(?:\s*[,;.]?\s*(?<![\w-])step\s+(?:one|two|three|four|[1-9])\s*[:.)-]\s*)'
     r'|(?:\s*;\s*)'
     r'|(?:\s+\((?:[b-e]|[2-9])\)\s+)'  # "(a) ... (b) ...": the second item on
-    r'|(?:(?<=[.!?])\s+(?=[A-Za-z]))', re.I)
-_LEADING_RE = re.compile(r'^\W*(?:(?:first(?:\s+of\s+all)?|firstly|to\s+start|and|also)'
+    # a new sentence, not after a placeholder ("pk ??? qty 15 loc ...")
+    r'|(?:(?<=[.!?])(?<!\?\?)\s+(?=[A-Za-z]))', re.I)
+# (and greetings or a priority said before a part: "pls hi, there is oil ...",
+# "Priority is wMS EVENT putaway_task; ...")
+_LEADING_RE = re.compile(r'^\W*(?:(?:first(?:\s+of\s+all)?|firstly|to\s+start|and|also|pls|plz|'
+                         r'hi|hello|hey|(?:top\s+|first\s+|high\s+)?priority(?:\s+is|\s+one)?)'
                          r'(?![\w-])\W*)*', re.I)
 # A part's number in a list: "1) ...", "(2) ...", "b) ...", "3. ..."
 _ENUMERATOR_RE = re.compile(r'^\s*(?:\(?\d{1,2}\)|\(?[a-e]\)|\d{1,2}\.(?=\s)|#\d{1,2}\b)\s*',
@@ -50,7 +56,8 @@ _LEAD_IN_WORDS = frozenset(
     "completed over sorted wrapped wrap up off first firstly before anything else finally "
     "last lastly plus also later additionally second secondly third thirdly and that that's "
     "this it you you're you've are have has is was been with all of everything the very end "
-    "start begin to now right so following out way round".split())
+    "start begin to now right so following out way round up on your list straight directly "
+    "immediately".split())
 _ORDER_WORDS = frozenset(
     "after afterwards afterward then next once when finished finish done complete completed "
     "first firstly before finally last lastly plus also later additionally second secondly "
@@ -79,7 +86,7 @@ _FILLER_WORDS = frozenset(
     'thanks thank you thx cheers please pls plz ok okay great cool asap urgent now quickly '
     'high priority when get a chance if can possible much appreciated ty robot for sure '
     'appreciate it good job done that is all hey hi hello next task quick one new job heads '
-    'up plus additionally besides ta ty tq thanx tks hiya over k kk'.split())
+    'up plus additionally besides ta ty tq thanx tks hiya over k kk team everyone sorry'.split())
 # Courtesy phrases of more words than the filler words should carry alone ("no" or "are"
 # by themselves are no politeness): "(no rush)", "over and out", "as soon as you are free".
 _COURTESY_RE = re.compile(r"(?<![\w-])(?:no\s+(?:rush|hurry)|over\s+and\s+out|"
@@ -98,9 +105,36 @@ _REFERENCE_RE = re.compile(r'^\W*(?:ticket|ref(?:erence)?|order|job|request|case
                            r'(?:\s*(?:no\.?|number|id))?[\s#:.-]*[\w-]+\W*$', re.I)
 
 
+# A sign-off with the sender's name or team: "Thanks, Sam", "Cheers, Mike", "Thanks in
+# advance, Ruth", "Regards - Health and Safety".  The name is at most three words, none
+# of them a word that asks for work ("Thanks, now go charge" is a task).
+_SIGN_OFF_RE = re.compile(r"^\W*(?:many\s+|kind\s+|best\s+)?(?:thanks|thank\s+you|thx|cheers|"
+                          r"regards|best|ta|much\s+appreciated)(?:\s+(?:in\s+advance|again|"
+                          r"a\s+lot|so\s+much))?\s*[,-]+\s*", re.I)
+_ACTION_WORDS = frozenset(
+    'go head drive move return come get take bring carry deliver pick grab fetch collect '
+    'put stow store place charge recharge plug park wait stay hold stop halt report log '
+    'flag scan rescan count check tally then now also next after first before please '
+    'pls can could would will you your'.split())
+
+
+def _is_sign_off(part: str) -> bool:
+    m = _SIGN_OFF_RE.match(part)
+    if m is None:
+        return False
+    words = list(re.finditer(r"[A-Za-z][\w'.&]*", part[m.end():]))
+    for n in range(1, min(3, len(words)) + 1):  # the name, then only politeness
+        if any(w.group(0).lower().strip("'.&") in _ACTION_WORDS for w in words[:n]):
+            return False
+        rest = part[m.end() + words[n - 1].end():]
+        if not re.search(r'[A-Za-z]', rest) or is_filler(rest):
+            return True
+    return False
+
+
 def is_filler(part: str) -> bool:
     """Return True for a part that asks nothing ("Thanks!", "asap, robot 7", "Ticket 4711")."""
-    if _REFERENCE_RE.match(part):
+    if _REFERENCE_RE.match(part) or _is_sign_off(part):
         return True
     had_words = bool(_WORD_RE.search(part))
     part = _COURTESY_RE.sub(' ', _NOTHING_ELSE_RE.sub(' ', part))
@@ -115,8 +149,31 @@ def is_filler(part: str) -> bool:
 # a bar separates a record's fields ("LABEL FAIL | exc EXCEPTION-6 | loc D01-11").
 # "task for you: RPL | SKU ... | QTY ...": one task (a record); only a list word lists.
 _LIST_LEAD_RE = re.compile(r'^\W*(?:(?:a|your)\s+)?(?:queue|jobs|tasks|to-?do(?:\s+list)?|'
-                           r'work\s*list|job\s+list|list)\s+(?:for\s+(?:you|today|now)\s*)?:\s*',
-                           re.I)
+                           r'work\s*list|job\s+list|list)(?:\s+(?:for\s+(?:you|today|now)|in\s+'
+                           r'order))*\s*:\s*', re.I)
+# An item separator of such a list besides the bar: a slash between spaces ("A / B"; in
+# "CYCLE CNT loc E11-08 / SKU-07396" without a list lead it separates a record's fields)
+_LIST_SLASH_RE = re.compile(r'(?<!\S)/(?!\S)')
+
+
+def _list_items(items: str) -> str:
+    """
+    Return a list's items with their separators made ';' (same length).
+
+    Bars separate the items where there are bars (then a slash separates the fields of
+    an item: "Queue for you: mOVE ORDER / to: DOCK-3 / item: TOTE-5 | ..."), else slashes.
+    """
+    if '|' in items:
+        return items.replace('|', ';')
+    return _LIST_SLASH_RE.sub(';', items)
+
+
+# Connectors that say what comes after something ("after that", "and then",
+# "afterwards"): with nothing before them ("Priority is ; after that ...", ". After
+# that, ..."), a part is missing.  A bare "then" is no such connector ("OK then, ...").
+_AFTER_CONNECTOR_RE = re.compile(r'(?<![\w-])(?:after|afterwards|followed|subsequently|and\s+then|'
+                                 r'once|upon|having|as\s+soon\s+as|when|the\s+moment)(?![\w-])',
+                                 re.I)
 
 
 def split_spans(task: str) -> list[tuple[int, int]]:
@@ -133,7 +190,7 @@ def split_spans(task: str) -> list[tuple[int, int]]:
     lead = _LIST_LEAD_RE.match(task)
     if lead:  # same length, so the spans are the original text's
         pos = lead.end()
-        task = task[:pos] + task[pos:].replace('|', ';')
+        task = task[:pos] + _list_items(task[pos:])
     for m in list(_CONNECTOR_RE.finditer(task, pos)) + [None]:
         end = m.start() if m is not None else len(task)
         piece = task[pos:end]
@@ -174,12 +231,35 @@ def dangling_connector(task: str) -> str:
     if task.lstrip()[:1] in (',', ';'):
         m = _CONNECTOR_RE.match(task)
         return m.group(0).strip() if m and re.search(r'[A-Za-z]', m.group(0)) else ''
-    matches = list(_CONNECTOR_RE.finditer(task))
+    start = 0
+    lead = _LIST_LEAD_RE.match(task)
+    if lead:
+        # "Jobs in order:  / can you run ...": an item of the list is empty
+        start = lead.end()
+        items = _list_items(task[start:]).split(';')
+        if len(items) > 1 and any(not re.search(r'\w', item) for item in items):
+            return next(sep for sep in '/|;' if sep in task[start:])
+        task = task[:start] + _list_items(task[start:])
+    matches = list(_CONNECTOR_RE.finditer(task, start))
+    worded = [m for m in matches if re.search(r'[A-Za-z]', m.group(0))]
+    if worded:
+        first = worded[0]
+        before = task[start:first.start()]
+        # "Priority is ; after that ...", "Hi, , and after that ...", ". After that, ...":
+        # nothing before it but signs or politeness (a text that starts with the
+        # connector may be a task's clauses in another order: "and after that put them
+        # into C14-15, take 16 SKU-38189 out of F40-01")
+        if _AFTER_CONNECTOR_RE.search(first.group(0)) and before.strip() and (
+                not re.search(r'\w', before) or is_filler(before)):
+            return first.group(0).strip(' ,;.')
     for k, m in enumerate(matches):
         if not re.search(r'[A-Za-z]', m.group(0)) or re.match(r'\W*step\b', m.group(0), re.I):
             continue
         end = matches[k + 1].start() if k + 1 < len(matches) else len(task)
-        if not re.search(r'\w', task[m.end():end]):
+        # ("then ??? if no good": a placeholder of a missing argument is there)
+        if not re.search(r'\w|\?{2,}', task[m.end():end]):
+            if k + 1 < len(matches) and re.search(r'[A-Za-z]', matches[k + 1].group(0)):
+                continue  # "- then, once it is done, stop": two connectors, one join
             return m.group(0).strip(' ,;')
     return ''
 
