@@ -342,3 +342,52 @@ def test_a_question_or_signs_joined_to_a_task_refuse_it():
     # an imperative with a "when" clause is still a task
     assert format_plan(rule_plan('When you are at the dock, charge at CHARGER-3', STATE).steps) \
         == CHARGE3
+
+
+@pytest.mark.parametrize('text', [
+    # a list whose items a slash separates: each item is a part
+    'Jobs in order: translate the safety notice for the Madrid site into Spanish / aisle by '
+    'A36-11 is a no-go today, so write it up and make your way to STAGING-2!',
+    'Jobs in order: eOS - park STAGING-4 / any ETA on the Oslo trailer!',
+    'Jobs in order: mmmmmmmmnnnnnnnn / go and get charged, please',
+    # "safety" of a notice is no talk about the planner's rules
+    'Hi, translate the safety notice for the Berlin site into Spanish, and after that RPL '
+    'SKU-03294 qty 13 fr E09-04 to F37-10. Thanks.',
+    # a number in a sentence is no quantity field
+    'Book a meeting room for three people on Thursday afternoon, and then straight after, '
+    'pull 4 SKU-30167 out of A10-05 and bring them over to PACK-7!',
+    # a question joined to a task
+    f'{PICK}. Next up on your list: how long does a full charge usually take you.',
+    f'{PICK}, and then straight after, do you know if SKU-58160 is on back order.',
+    # a part that is not there
+    'Priority is ; after that putaway of TOTE-818 into C36-17 has been assigned to you; '
+    'collect it at DOCK-16.',
+    '. After that, pls bring TOTE-5006 over from PACK-17 to EXCEPTION-18',
+    'Hi, , and after that could you have a quick tally of the SKU-73673 in E05-05, cheers.',
+    'Jobs in order:  / can you run TOTE-8446 from EXCEPTION-13 over to STAGING-16.',
+    # no task first, a task after: the whole is not a pick that misses its quantity
+    'Wire 47292 dollars to the Paris office before Friday, and after that go and get charged.',
+])
+def test_sixth_split_parts_that_are_no_task_refuse_the_whole(text):
+    with pytest.raises(NotUnderstood) as info:
+        rule_plan(text, STATE)
+    assert not isinstance(info.value, MissingArgument), info.value
+
+
+@pytest.mark.parametrize('text,plan', [
+    (f'{PICK} - then, once it is done, go charge at CHARGER-3', f'{PICK_PLAN}; {CHARGE3}'),
+    (f'{PICK} - then go charge at CHARGER-3 - and when both are done, return to STAGING-2 '
+     'and park.', f'{PICK_PLAN}; {CHARGE3}; {PARK2}'),
+    ('OK then, go charge at CHARGER-3.', CHARGE3),  # "then" after "OK" joins nothing
+    (f'{PICK}. Thanks, now go charge at CHARGER-3.', f'{PICK_PLAN}; {CHARGE3}'),
+    (f'Priority is {PICK.lower()}; after that go charge at CHARGER-3',
+     f'{PICK_PLAN}; {CHARGE3}'),
+])
+def test_sixth_split_connectors(text, plan):
+    assert format_plan(rule_plan(text, STATE).steps) == plan
+
+
+def test_a_sign_off_is_filler_but_a_task_after_thanks_is_not():
+    assert is_filler('Thanks, Sam') and is_filler('Cheers, Mike if you can')
+    assert is_filler('Thanks in advance, Ruth for robot 7') and is_filler('Sorry!')
+    assert not is_filler('Thanks, now go charge') and not is_filler('Cheers, then park')

@@ -30,7 +30,7 @@ import re
 from typing import Any, Callable, Optional, Sequence
 
 from rag_planner.domain.composite import dangling_connector, split_spans
-from rag_planner.domain.entities import extract_entities
+from rag_planner.domain.entities import extract_entities, words_to_digits
 from rag_planner.errors import MissingArgument, NotUnderstood, TaskRefused, TooLong
 
 MAX_PIECES = 12  # texts cut in more pieces are planned as one task (or refused)
@@ -39,9 +39,10 @@ MAX_PIECES = 12  # texts cut in more pieces are planned as one task (or refused)
 # step ("Report a blockage, then go to STAGING-3" without the blockage's place is no
 # park task), a retry clause a second SCAN.
 _THANKS = r'(?:\W+(?:thanks|thank\s+you|thx|cheers|please|pls|ok|okay))?'
-_REPORT_CLAUSE_RE = re.compile(r'^\W*(?:please\s+)?(?:report|flag|log|note|tell\s+the\s+system)'
+_ASK = r'(?:please\s+|(?:could|can|would|will)\s+you\s+(?:please\s+)?)?'  # "could you log a spill"
+_REPORT_CLAUSE_RE = re.compile(r'^\W*' + _ASK + r'(?:report|flag|log|note|tell\s+the\s+system)'
                                r'(?:\s+[\w\'-]+){0,3}' + _THANKS + r'\W*$', re.I)
-_RETRY_CLAUSE_RE = re.compile(r'^\W*(?:please\s+)?(?:retry|try\s+again|give\s+it\s+another\s+'
+_RETRY_CLAUSE_RE = re.compile(r'^\W*' + _ASK + r'(?:retry|try\s+again|give\s+it\s+another\s+'
                               r'try|re-?scan(?:\s+it)?|scan\s+(?:it\s+)?again|(?:one|two|three|'
                               r'a\s+few|\d)\s+more\s+(?:scans?|tries|try|attempts?|times?|goes?)|'
                               r'try\s+(?:it\s+)?(?:again|twice|\w+\s+times))\W*$', re.I)
@@ -61,7 +62,12 @@ _HEADERS = {'pick': 'pick', 'picking': 'pick', 'pick order': 'pick', 'replenish'
             'ptwy': 'putaway', 'transfer': 'transfer', 'xfer': 'transfer', 'move': 'transfer',
             'count': 'count', 'cycle count': 'count', 'stocktake': 'count', 'charge': 'charge',
             'park': 'park', 'spill': 'spill', 'blocked': 'blocked', 'misscan': 'misscan',
-            'no-read': 'misscan'}
+            'no-read': 'misscan', 'no read': 'misscan'}
+# Words of a record's header around its family ("WMS EVENT putaway_task")
+_RECORD_WORDS = frozenset('wms event events task job type new record msg message request req '
+                          'cmd command quick one next hi hey hello robot pls please'.split())
+_QTY_FIELD_RE = re.compile(r'^\W*(?:(?:qty|quantity|units?|amount|pcs|pieces|count|no\.?)\W*)?'
+                           r'\d+\W*(?:(?:units?|pcs|pieces|each|ea|x)\W*)?$', re.I)
 # A charge the task asks for ("go and recharge now", "charge at ...", "plug in")
 _CHARGE_ASKED_RE = re.compile(r'(?<![\w-])(?:re)?charge(?![\w-])|(?<![\w-])recharg\w*|'
                               r'(?<![\w-])plug\s+(?:yourself\s+)?in(?![\w-])|'
@@ -70,10 +76,22 @@ _CHARGE_ASKED_RE = re.compile(r'(?<![\w-])(?:re)?charge(?![\w-])|(?<![\w-])recha
 _INCIDENTS = frozenset((('BLOCKED',), ('SPILL',), ('MISSCAN',)))
 # Families whose plans have one shape: read from a piece of a text, one passes for the other.
 _KIN = {'transfer': 'putaway', 'replenish': 'pick', 'blocked': 'spill'}
+# English words that a sentence has and gibberish around an id has not ("TOTE-6425 blah
+# blah blah" is no task; "Something came off the truck at dock 7" is a task's context)
+_FUNCTION_WORD_RE = re.compile(r'(?<![\w-])(?:the|a|an|to|at|of|in|on|is|are|was|it|this|that|'
+                               r'from|for|with|and|or|by|there|here|be|has|have|you|we|i)'
+                               r'(?![\w-])', re.I)
 _QUESTION_RE = re.compile(r'^\W*(?:what|where|which|who|whose|when|why|how)(?![\w-])', re.I)
 # Words of a text that tries to talk the planner past its rules: no task in it.
+# ("safety" only of the planner's rules: "translate the safety notice" is a task of
+# another domain, no talk)
 _TALK_RE = re.compile(r'(?<![\w-])(?:override|overrides|admin|administrator|validator|'
-                      r'safety|rules?|limits?|constraints?|authori[sz]\w*|approved|cleared|'
+                      r'safety(?=\s+(?:rules?|limits?|checks?|constraints?|systems?|settings?|'
+                      r'protocols?|interlocks?|features?|mode|off|stuff|validator|envelope|'
+                      r'margins?|restrictions?|locks?|lockouts?|measures|procedures?|polic\w+|'
+                      r'officer|team|lead|manager)|\W*$)|validat\w*|(?:block|safety|battery)\s+'
+                      r'flags?|stale|'
+                      r'rules?|limits?|constraints?|authori[sz]\w*|approved|cleared|'
                       r'\w+\s+mode|debug|ignore|disable\w*|bypass\w*|permission|sudo|'
                       r'system|instructions?|warnings?|checks?)(?![\w-])', re.I)
 
@@ -120,9 +138,15 @@ def _is_field(piece: str, got: Any) -> bool:
     """
     # a header, not a text that only names a family's keyword ("how many robots ...",
     # "reserve a table", "sweep the car park")
-    family = _HEADERS.get(re.sub(r'[^a-z -]', '', piece.lower()).strip())
+    family = _HEADERS.get(re.sub(r'[^a-z -]', '', piece.lower()).strip()) or _HEADERS.get(
+        ' '.join(w for w in re.sub(r'[^a-z]+', ' ', piece.lower()).split()
+                 if w not in _RECORD_WORDS))
     if family and _KIN.get(family, family) == _KIN.get(got.family, got.family):
         return True
+    # a quantity field is a number and at most a field name ("QTY: 19", "19 units"), not
+    # a sentence with a number ("Book a meeting room for three people")
+    if not _QTY_FIELD_RE.match(words_to_digits(piece)):
+        return False
     qty = extract_entities(piece).qty
     return qty is not None and any(str(qty) in step.args for step in got.steps if
                                    step.action == 'PICK')
@@ -253,12 +277,19 @@ class _Grouper:
             # no part of it is a task: one task (or none) that cannot be planned, not parts
             return whole if isinstance(whole, TaskRefused) else NotUnderstood(
                 'the task cannot be read as one task nor as several')
-        if reached == 0 and isinstance(whole, MissingArgument):
-            return whole  # one task that misses an argument
         first = self.text(reached, reached + 1)
         alone = self._try(first)
-        if isinstance(alone, NotUnderstood) and not getattr(alone, 'family', None) \
-                and not extract_entities(first).ids:
+        # a part that is no task (no family, no id) before a part that is one: not one
+        # task that misses an argument ("Wire 47292 dollars to ..., and after that go and
+        # get charged" is no pick that misses its quantity)
+        others = any(not isinstance(self._try(self.text(k, k + 1)), TaskRefused)
+                     for k in range(n) if k != reached)
+        no_task = isinstance(alone, NotUnderstood) and not getattr(alone, 'family', None) \
+            and (not extract_entities(first).ids or _QUESTION_RE.search(first) is not None
+                 or not _FUNCTION_WORD_RE.search(_ID_TEXT_RE.sub(' ', first)))
+        if reached == 0 and isinstance(whole, MissingArgument) and not (no_task and others):
+            return whole  # one task that misses an argument
+        if no_task:
             return refusal_in_part(alone, index, first)  # "How's it going, then DOCK-9 ..."
         for j in range(reached + 1, n + 1):  # the part that misses an argument, if one does
             got = self._try(self.text(reached, j))
