@@ -90,8 +90,9 @@ _FILLER_WORDS = frozenset(
 # Courtesy phrases of more words than the filler words should carry alone ("no" or "are"
 # by themselves are no politeness): "(no rush)", "over and out", "as soon as you are free".
 _COURTESY_RE = re.compile(r"(?<![\w-])(?:no\s+(?:rush|hurry)|over\s+and\s+out|"
-                          r"(?:a\s+)?(?:couple|few|number|list|bunch)\s+(?:more\s+)?of\s+"
-                          r"(?:jobs|tasks|things)(?:\s+for\s+you)?|"
+                          r"(?:(?:a\s+)?(?:couple|few|number|list|bunch)\s+(?:more\s+)?of|a\s+few|"
+                          r"some|two|three|a\s+couple)\s+(?:more\s+)?(?:jobs|tasks|things)"
+                          r"(?:\s+for\s+you)?|"
                           r"(?:as\s+soon\s+as|whenever|when)\s+you(?:'re|\s+are)\s+"
                           r"(?:free|ready|able))(?![\w-])", re.I)
 # "Nothing else for you tonight": tells the robot no task (the task comes in another part).

@@ -62,10 +62,18 @@ _HEADERS = {'pick': 'pick', 'picking': 'pick', 'pick order': 'pick', 'replenish'
             'ptwy': 'putaway', 'transfer': 'transfer', 'xfer': 'transfer', 'move': 'transfer',
             'count': 'count', 'cycle count': 'count', 'stocktake': 'count', 'charge': 'charge',
             'park': 'park', 'spill': 'spill', 'blocked': 'blocked', 'misscan': 'misscan',
-            'no-read': 'misscan', 'no read': 'misscan'}
+            'no-read': 'misscan', 'no read': 'misscan', 'label fail': 'misscan',
+            'scan err': 'misscan', 'scan error': 'misscan', 'read fail': 'misscan',
+            'obstr': 'blocked', 'obstruction': 'blocked', 'block': 'blocked', 'blk': 'blocked',
+            'pwr': 'charge', 'power': 'charge', 'inv': 'count', 'inventory': 'count',
+            'refill': 'replenish', 'rpl': 'replenish', 'move': 'transfer', 'pk': 'pick'}
+# A record's field without an id ("action report", "rescan first", "time one minute")
+_FIELD_KEY_RE = re.compile(r'^\W*(?:action|rpt|report|time|zone|note|status|prio|priority|mode|'
+                           r'reason|retry|rescan|escalate)\b(?:\W+\w+){0,2}\W*$', re.I)
 # Words of a record's header around its family ("WMS EVENT putaway_task")
 _RECORD_WORDS = frozenset('wms event events task job type new record msg message request req '
-                          'cmd command quick one next hi hey hello robot pls please'.split())
+                          'cmd command quick one next hi hey hello robot pls please tkt '
+                          'ticket order'.split())
 _QTY_FIELD_RE = re.compile(r'^\W*(?:(?:qty|quantity|units?|amount|pcs|pieces|count|no\.?)\W*)?'
                            r'\d+\W*(?:(?:units?|pcs|pieces|each|ea|x)\W*)?$', re.I)
 # A charge the task asks for ("go and recharge now", "charge at ...", "plug in")
@@ -130,7 +138,31 @@ def _is_clause(piece: str, steps: Sequence[Any]) -> bool:
     return bool(_STATE_CLAUSE_RE.match(piece))
 
 
-def _is_field(piece: str, got: Any) -> bool:
+# "Count them so we know for sure.": a verb and a pronoun, of the task before
+_REFERS_BACK_RE = re.compile(r'^\W*(?:please\s+)?[a-z]+\s+(?:it|them|that|this|those|these)'
+                             r'(?![\w-])', re.I)
+
+
+_SAME_INSTRUCTION = frozenset(('park', 'charge', 'spill', 'blocked', 'stop'))
+
+
+def _refers_back(piece: str, alone: Any, got: Any) -> bool:
+    """
+    Return True for an id-free piece that names the family of ``got`` once more.
+
+    ("Count them so we know for sure" after "E36-02 is full of SKU-11602": a count.)
+    """
+    family = getattr(alone, 'family', None)
+    # a second mention of a park, a charge or a report is the same instruction ("lights
+    # out soon. staging 7 is free for you."); of a move it may be a task of its own
+    # ("..., then pick some more" misses its arguments)
+    return bool(family and isinstance(alone, NotUnderstood)
+                and not isinstance(alone, MissingArgument)
+                and _KIN.get(family, family) == _KIN.get(got.family, got.family)
+                and (_REFERS_BACK_RE.match(piece) or family in _SAME_INSTRUCTION))
+
+
+def _is_field(piece: str, got: Any, got_text: str = '') -> bool:
     """
     Return True for a field of a record-style task ("PICK; SKU: ...; QTY: 19; ...").
 
@@ -143,6 +175,8 @@ def _is_field(piece: str, got: Any) -> bool:
                  if w not in _RECORD_WORDS))
     if family and _KIN.get(family, family) == _KIN.get(got.family, got.family):
         return True
+    if _FIELD_KEY_RE.match(piece) and '|' in got_text:
+        return True  # "bLOCK TKT | fallback STAGING 19 | loc F13-15 | action report"
     # a quantity field is a number and at most a field name ("QTY: 19", "19 units"), not
     # a sentence with a number ("Book a meeting room for three people")
     if not _QTY_FIELD_RE.match(words_to_digits(piece)):
@@ -255,7 +289,7 @@ class _Grouper:
             alone = self._try(piece)
             if isinstance(alone, TaskRefused):
                 if not (_is_clause(piece, got.steps) or _TALK_RE.search(piece)
-                        or _is_field(piece, got)):
+                        or _is_field(piece, got, self.task) or _refers_back(piece, alone, got)):
                     return None  # "..., then tell me a joke"
             elif not _contains(got.steps, alone.steps) and not (
                     getattr(alone, 'family', None) == getattr(got, 'family', '')):

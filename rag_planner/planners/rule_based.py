@@ -57,6 +57,7 @@ _STRONG_STOP = _rx(
     r'stop\s*!+', r'^\W*stop\W*$', r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+move',
     r'stand\s+still', r'stay\s+put', r'keep\s+(?:still|stationary)', r'brake\s+(?:now|and|hard)',
     r'(?:be|stay|remain)\s+(?:completely\s+)?(?:stationary|motionless)',
+    r'cut\s+(?:the\s+)?(?:motion|motors?|engines?|drive)',
     r'shut\s*down', r'power\s+down', r'full\s+stop',
     r'all\s+stop', r'stay\s+(?:right\s+)?(?:where\s+you\s+are|there|in\s+place)',
     # "hold position at STAGING-20" is a wait there, not a stop
@@ -70,6 +71,7 @@ _MISSCAN = _rx(
     r'not\s+scan\w*', r'unscannable', r'unreadable', r'illegible', r'no[\s-]+read',
     r'scan\w*\s+(?:fail\w*|error\w*|problem\w*|issue\w*)', r'fail\w*\s+to\s+scan',
     r'read\s+(?:fail\w*|error\w*)',
+    r'(?:try|trying|have\s+a\s+go\s+at)\s+(?:reading|scanning)',
     r'(?:label|barcode|bar\s+code|tag)\w*\s+(?:is\s+|are\s+)?(?:damaged|torn|smudged|'
     r'missing|broken|bad|faded|unreadable|ripped|scratched|not\s+reading|won\'?t\s+read)',
     r'(?:damaged|torn|smudged|faded|bad|broken|ripped|unreadable)\s+(?:label|barcode|tag)\w*',
@@ -82,12 +84,14 @@ _MISSCAN = _rx(
 _SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet[\s-]+floor', r'liquid', r'slippery',
              r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess',
              # "Coffee everywhere at D34-16"
+             r'broken\s+(?:jar|bottle|jug|can|tin|container)s?', r'all\s+over',
              r'(?:coffee|tea|water|oil|milk|juice|paint|soda|syrup|sauce|detergent|chemicals?|'
              r'fluid|coolant|grease)\s+(?:everywhere|all\s+over|on\s+the\s+floor|across\s+the\s+'
              r'(?:aisle|floor))',
              r'dropped\s+(?:a|an|the|some)\s+(?:bucket|can|tin|jar|bottle|jug|drum)\s+of')
 _BLOCKED = _rx(
-    r'block\w*', r'blk', r'obstruct\w*', r'cut\s+off', r'jam+ed', r'impassable', r'in\s+the\s+way',
+    r'block\w*', r'blk', r'obstr', r'obstruct\w*', r'cut\s+off', r'collaps\w*', r'jam+ed',
+    r'impassable', r'in\s+the\s+way',
     r'can\'?t\s+(?:get|go|pass|drive|enter|reach)\s*(?:through|into|past|in)?',
     r'cannot\s+(?:get|go|pass|drive|enter|reach)', r'no\s+access',
     r'(?:nobody|no\s+one|no-one)\s+can\s+(?:get|go|pass|drive|enter|reach)',
@@ -109,6 +113,7 @@ _COUNT = _rx(r'count\w*', r'cnt', r'cycle[\s-]count', r'inventory', r'how\s+many
              r'verify\s+(?:the\s+)?(?:qty|quantity|stock|count)', r'check\s+(?:the\s+)?stock',
              r'enumerate')
 _PARK = _rx(r'park', r'(?:be|get|stay|remain)\s+parked', r'parking', r'home\s+time',
+            r'lights\s+out', r'spend\s+the\s+night',
             r'go\s+home', r'head\s+home',
             r'return\s+home', r'stand\s*by', r'standby', r'idle', r'rest(?!\s+of\b)', r'retire',
             r'off[\s-]shift', r'end\s+of\s+shift',
@@ -117,7 +122,8 @@ _PARK = _rx(r'park', r'(?:be|get|stay|remain)\s+parked', r'parking', r'home\s+ti
 # "Go park." / "Return to staging and park.": a park command whose place is missing
 # (MissingArgument), unlike "let's rest" or "the parking lot" (not understood).
 _PARK_HERE = _rx(r'park', r'staging')
-_GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?to')
+_GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?to',
+             r'pull\s+(?:into|in\s+at|up\s+at)', r'roll\s+into')
 _STAY = _rx(r'wait\w*', r'hold\w*', r'stay\w*', r'remain\w*', r'sit', r'go', r'head\w*',
             r'drive', r'move', r'return\w*', r'roll', r'proceed', r'navigate', r'back',
             r'come', r'report\s+(?:to|at|in)')
@@ -144,7 +150,10 @@ def _has(rx: re.Pattern, text: str) -> bool:
 
 
 # A charge task without a charger id needs a charge command, not a mention of the battery.
-_CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top[\s-]+up', r'plug\s+in', r'juice\s+up',
+_CHARGE_CMD = _rx(r'(?:re)?charg\w*', r'top[\s-]+up', r'plug\s+in', r'running\s+on\s+fumes',
+                  r'low\s+batt(?:ery)?',
+                  r'batter(?:y|ies)\s+(?:is\s+|are\s+)?(?:in\s+the\s+red|(?:nearly\s+|almost\s+)?'
+                  r'(?:flat|dead|empty)|low|dying|critical)', r'juice\s+up',
                   r'power\s+up', r'fill\s+(?:up\s+)?(?:your|the)\s+batter(?:y|ies)',
                   r'top\s+(?:yourself|your\s+battery)\s+(?:back\s+)?up')
 # Questions that ask for information, not for a task ("what is your battery level?").
