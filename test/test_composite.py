@@ -391,3 +391,31 @@ def test_a_sign_off_is_filler_but_a_task_after_thanks_is_not():
     assert is_filler('Thanks, Sam') and is_filler('Cheers, Mike if you can')
     assert is_filler('Thanks in advance, Ruth for robot 7') and is_filler('Sorry!')
     assert not is_filler('Thanks, now go charge') and not is_filler('Cheers, then park')
+
+
+@pytest.mark.parametrize('text,plan', [
+    # a record inside a list of records: its header and its id-free fields
+    ('Queue for you: pWR | charge required | station CHARGER-3 | no read at C33-11, rescan, '
+     'still nothing then EXCEPTION-11, over.',
+     'NAVIGATE CHARGER-3; CHARGE CHARGER-3; NAVIGATE C33-11; SCAN C33-11; SCAN C33-11; '
+     'NAVIGATE EXCEPTION-11; REPORT MISSCAN C33-11'),
+    ('Queue for you: bLOCK TKT | fallback STAGING 19 | loc F13-15 | action report | inbound, '
+     'TOTE-4808 on DOCK 7, stow A37-10, over.',
+     'REPORT BLOCKED F13-15; NAVIGATE STAGING-19; NAVIGATE DOCK-7; SCAN TOTE-4808; '
+     'LOAD TOTE-4808; NAVIGATE A37-10; UNLOAD A37-10; REPORT DONE TOTE-4808'),
+    # an id-free piece that names the task's family once more
+    ('Customer service swears E36-02 is full of SKU-11602. Count them so we know for sure. '
+     'Then go charge at CHARGER-3.',
+     f'NAVIGATE E36-02; SCAN E36-02; SCAN SKU-11602; REPORT COUNT SKU-11602; {CHARGE3}'),
+    (f'{PICK}, and the moment that is done, lights out soon. STAGING-2 is free for you.',
+     f'{PICK_PLAN}; {PARK2}'),
+    (f'A few jobs for you. {PICK}. Later on, go charge at CHARGER-3.',
+     f'{PICK_PLAN}; {CHARGE3}'),
+])
+def test_records_in_lists_and_second_mentions(text, plan):
+    assert format_plan(rule_plan(text, STATE).steps) == plan
+
+
+def test_a_second_vague_move_is_a_part_of_its_own():
+    with pytest.raises(NotUnderstood):  # never absorbed into the pick before it
+        rule_plan(f'{PICK}, then pick some more.', STATE)
