@@ -574,3 +574,26 @@ def test_questions_and_abbreviated_tasks_of_the_sixth_split(task, error):
     with pytest.raises(error) as info:
         rule_plan(task)
     assert type(info.value) is error
+
+
+@pytest.mark.parametrize('task,plan', [
+    ('Battery is in the red.', 'NAVIGATE CHARGER-1; CHARGE CHARGER-1'),
+    ('Running on fumes, mate - CHARGER-19 is all yours', 'NAVIGATE CHARGER-19; CHARGE CHARGER-19'),
+    ('Broken jar of pickles all over F31-18. Get it on record and keep well back at STAGING-6',
+     'REPORT SPILL F31-18; NAVIGATE STAGING-6; WAIT 60'),
+    ('Racking collapse near F09-17! Raise it and go to STAGING-3',
+     'REPORT BLOCKED F09-17; NAVIGATE STAGING-3'),
+    ('Could you try reading A09-04 again and, failing that, take it across to EXCEPTION-2',
+     'NAVIGATE A09-04; SCAN A09-04; SCAN A09-04; NAVIGATE EXCEPTION-2; REPORT MISSCAN A09-04'),
+    ('Could you pull into STAGING-17 and shut down for the night.', 'NAVIGATE STAGING-17; HALT'),
+    ('Cut the motion, there is a picker right in front of you.', 'HALT'),
+])
+def test_more_wordings_of_the_earlier_splits(task, plan):
+    assert format_plan(rule_plan(task).steps) == plan
+
+
+def test_a_place_that_no_longer_needs_a_tote_is_where_it_is():
+    assert format_plan(rule_plan('STAGING-10 does not need TOTE-7279 anymore, EXCEPTION-16 '
+                                 'does').steps) == (
+        'NAVIGATE STAGING-10; SCAN TOTE-7279; LOAD TOTE-7279; NAVIGATE EXCEPTION-16; '
+        'UNLOAD EXCEPTION-16; REPORT DONE TOTE-7279')

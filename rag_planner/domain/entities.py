@@ -277,13 +277,16 @@ def _role(gap: str) -> str:
 # A cue right after a location, for one with none before it: "B33-07 needs 17 SKU-1 -
 # F14-02 holds the backup pallet", "A18-11 is overflowing ... A15-08 is bare".
 _AFTER_SRC_RE = re.compile(
-    r'^\s*(?:,\s*)?(?:which\s+|that\s+)?(?:holds|has|had|is\s+holding|keeps|stores|carries|'
+    # "STAGING-10 does not need TOTE-7279 anymore, EXCEPTION-16 does"
+    r'^\s*(?:,\s*)?(?:(?:does\s+not|doesn\'?t|no\s+longer)\s+(?:need|want)s?(?![\w-])|'
+    r'(?:which\s+|that\s+)?(?:holds|has|had|is\s+holding|keeps|stores|carries|'
     r'contains|is\s+(?:overflowing|overstocked|full|too\s+full|the\s+source|where\s+(?:it|they)'
-    r'\s+(?:is|are|sits?)))(?![\w-])', re.I)
+    r'\s+(?:is|are|sits?)))(?![\w-]))', re.I)
 _AFTER_DST_RE = re.compile(
-    r'^\s*(?:,\s*)?(?:which\s+|that\s+)?(?:needs|need|wants|requires|is\s+(?:short|empty|low|'
+    r'^\s*(?:,\s*)?(?:does(?=\s*(?:[,.;!(]|$))|(?:which\s+|that\s+)?(?:needs|need|wants|requires|'
+    r'is\s+(?:short|empty|low|'
     r'bare|depleted|running\s+(?:low|empty|short)|out\s+of|the\s+destination)|runs\s+low|'
-    r'ran\s+(?:out|low|dry))(?![\w-])', re.I)
+    r'ran\s+(?:out|low|dry)))(?![\w-])', re.I)
 
 
 def _role_after(after: str) -> str:
