@@ -597,3 +597,18 @@ def test_a_place_that_no_longer_needs_a_tote_is_where_it_is():
                                  'does').steps) == (
         'NAVIGATE STAGING-10; SCAN TOTE-7279; LOAD TOTE-7279; NAVIGATE EXCEPTION-16; '
         'UNLOAD EXCEPTION-16; REPORT DONE TOTE-7279')
+
+
+@pytest.mark.parametrize('task,plan', [
+    ('Not another inch!', 'HALT'),
+    ('There is a kid on the site tour right in your path, do not budge.', 'HALT'),
+    ('New job - that is everything for tonight, your bay is STAGING-14.',
+     'NAVIGATE STAGING-14; HALT'),
+    ('Count every unit of SKU-81509 sitting in location C19-11, then report back the total '
+     'asap.', 'NAVIGATE C19-11; SCAN C19-11; SCAN SKU-81509; REPORT COUNT SKU-81509'),
+    ('OK, PICK; SKU: SKU-85307; QTY: 3; LOC: E11-08; DROP: DOCK-16',
+     'NAVIGATE E11-08; SCAN E11-08; PICK SKU-85307 3; NAVIGATE DOCK-16; PLACE DOCK-16; '
+     'REPORT DONE SKU-85307'),
+])
+def test_in_scope_wordings_of_final3_and_final4(task, plan):
+    assert format_plan(rule_plan(task).steps) == plan

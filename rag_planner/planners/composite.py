@@ -41,7 +41,7 @@ MAX_PIECES = 12  # texts cut in more pieces are planned as one task (or refused)
 _THANKS = r'(?:\W+(?:thanks|thank\s+you|thx|cheers|please|pls|ok|okay))?'
 _ASK = r'(?:please\s+|(?:could|can|would|will)\s+you\s+(?:please\s+)?)?'  # "could you log a spill"
 _REPORT_CLAUSE_RE = re.compile(r'^\W*' + _ASK + r'(?:report|flag|log|note|tell\s+the\s+system)'
-                               r'(?:\s+[\w\'-]+){0,3}' + _THANKS + r'\W*$', re.I)
+                               r'(?:\s+[\w\'-]+){0,3}(?:\s+asap)?' + _THANKS + r'\W*$', re.I)
 _RETRY_CLAUSE_RE = re.compile(r'^\W*' + _ASK + r'(?:retry|try\s+again|give\s+it\s+another\s+'
                               r'try|re-?scan(?:\s+it)?|scan\s+(?:it\s+)?again|(?:one|two|three|'
                               r'a\s+few|\d)\s+more\s+(?:scans?|tries|try|attempts?|times?|goes?)|'
@@ -72,7 +72,7 @@ _FIELD_KEY_RE = re.compile(r'^\W*(?:action|rpt|report|time|zone|note|status|prio
                            r'reason|retry|rescan|escalate)\b(?:\W+\w+){0,2}\W*$', re.I)
 # Words of a record's header around its family ("WMS EVENT putaway_task")
 _RECORD_WORDS = frozenset('wms event events task job type new record msg message request req '
-                          'cmd command quick one next hi hey hello robot pls please tkt '
+                          'cmd command quick one next hi hey hello ok okay robot pls please tkt '
                           'ticket order'.split())
 _QTY_FIELD_RE = re.compile(r'^\W*(?:(?:qty|quantity|units?|amount|pcs|pieces|count|no\.?)\W*)?'
                            r'\d+\W*(?:(?:units?|pcs|pieces|each|ea|x)\W*)?$', re.I)

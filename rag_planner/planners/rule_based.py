@@ -58,6 +58,8 @@ _STRONG_STOP = _rx(
     r'stand\s+still', r'stay\s+put', r'keep\s+(?:still|stationary)', r'brake\s+(?:now|and|hard)',
     r'(?:be|stay|remain)\s+(?:completely\s+)?(?:stationary|motionless)',
     r'cut\s+(?:the\s+)?(?:motion|motors?|engines?|drive)',
+    r'not\s+(?:another|one\s+more)\s+(?:inch|step|foot|metre|meter|move)',
+    r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+budge',
     r'shut\s*down', r'power\s+down', r'full\s+stop',
     r'all\s+stop', r'stay\s+(?:right\s+)?(?:where\s+you\s+are|there|in\s+place)',
     # "hold position at STAGING-20" is a wait there, not a stop
@@ -114,6 +116,7 @@ _COUNT = _rx(r'count\w*', r'cnt', r'cycle[\s-]count', r'inventory', r'how\s+many
              r'enumerate')
 _PARK = _rx(r'park', r'(?:be|get|stay|remain)\s+parked', r'parking', r'home\s+time',
             r'lights\s+out', r'spend\s+the\s+night',
+            r'your\s+(?:bay|spot|parking\s+(?:bay|spot))\s+is',
             r'go\s+home', r'head\s+home',
             r'return\s+home', r'stand\s*by', r'standby', r'idle', r'rest(?!\s+of\b)', r'retire',
             r'off[\s-]shift', r'end\s+of\s+shift',
