@@ -612,3 +612,27 @@ def test_a_place_that_no_longer_needs_a_tote_is_where_it_is():
 ])
 def test_in_scope_wordings_of_final3_and_final4(task, plan):
     assert format_plan(rule_plan(task).steps) == plan
+
+
+@pytest.mark.parametrize('task,slot', [
+    ('New job - the last wave has shipped, so find yourself a parking bay and switch off',
+     'staging'),
+    ('Point the scanner at that label again; no luck means it goes to EXCEPTION-4 please.',
+     'bin'),
+    ('INV TKT - item SKU-31636 - slot blank - action: recount asap', 'bin'),
+    ('hi robot, label fail | exc EXCEPTION-11 | loc unknown | rescan first please', 'bin'),
+    ('Take TOTE-5070 away from STAGING-20', 'destination'),  # "away from": a source
+])
+def test_a_task_that_misses_an_argument_says_which(task, slot):
+    with pytest.raises(MissingArgument) as info:
+        rule_plan(task)
+    assert info.value.slot == slot
+
+
+def test_the_car_park_is_no_park():
+    with pytest.raises(NotUnderstood) as info:
+        rule_plan('Sweep the car park before the visitors from Chicago arrive.')
+    assert not isinstance(info.value, MissingArgument)
+    # "stay away from" still says where not to go
+    assert format_plan(rule_plan('Stay away from B12-03 and go park at STAGING-2.').steps) == \
+        'NAVIGATE STAGING-2; HALT'

@@ -302,7 +302,8 @@ _NEG_VERB_RE = re.compile(
     r"visit|move|stop|pass)\b(?:\s+[\w-]+){0,3}\s*$", re.I)
 _NEG_WORD_RE = re.compile(
     r"(?<![\w'])(?:avoid|avoiding|skip|except|bypass|not|instead\s+of|rather\s+than|"
-    r"away\s+from)\s+(?:[\w-]+\s+){0,2}$", re.I)
+    r"(?:stay|stays|keep|keeping|steer)\s+(?:well\s+)?away\s+from)\s+(?:[\w-]+\s+){0,2}$",
+    re.I)
 
 
 def _negated(gap: str) -> bool:

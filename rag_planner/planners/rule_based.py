@@ -82,7 +82,8 @@ _MISSCAN = _rx(
     # "Label on D37-03 is faded", "the scanner keeps beeping at the label"
     r'(?:label|barcode|tag)\w*(?:\s+\S+){1,3}?\s+(?:is|are|was|looks)\s+(?:damaged|torn|'
     r'smudged|faded|unreadable|ripped|scratched|broken|bad|illegible)',
-    r'scanner\s+(?:keeps\s+)?(?:beep|fail|error|reject)\w*')
+    r'scanner\s+(?:keeps\s+)?(?:beep|fail|error|reject)\w*',
+    r'(?:point|aim|wave)\s+(?:the\s+)?scanner', r'label\s+(?:fail\w*|error\w*)')
 _SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet[\s-]+floor', r'liquid', r'slippery',
              r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess',
              # "Coffee everywhere at D34-16"
@@ -109,13 +110,14 @@ _BLOCKED = _rx(
 _GENERIC_BLOCKED = _rx(r'block\w*\s+(?:zones|areas|aisles|locations|bins|regions|places)')
 _CHARGE = _rx(r'(?:re)?charg\w*', r'battery', r'batteries', r'top[\s-]+up', r'plug\s+in',
               r'juice', r'power\s+up', r'low\s+power')
-_COUNT = _rx(r'count\w*', r'cnt', r'cycle[\s-]count', r'inventory', r'how\s+many', r'tally',
-             r'how\s+much', r'on[\s-]hand',
+_COUNT = _rx(r'count\w*', r're-?count\w*', r'cnt', r'cycle[\s-]count', r'inventory', r'how\s+many',
+             r'tally', r'how\s+much', r'on[\s-]hand',
              r'audit(?:s|ing|ed)?', r'stock[\s-]?(?:check|take|taking)', r'quantity\s+check',
              r'verify\s+(?:the\s+)?(?:qty|quantity|stock|count)', r'check\s+(?:the\s+)?stock',
              r'enumerate')
-_PARK = _rx(r'park', r'(?:be|get|stay|remain)\s+parked', r'parking', r'home\s+time',
-            r'lights\s+out', r'spend\s+the\s+night',
+# ("the car park", "the park bench": no park)
+_PARK = _rx(r'(?<!car\s)park(?!\s+(?:lot|bench))', r'(?:be|get|stay|remain)\s+parked', r'parking',
+            r'home\s+time', r'lights\s+out', r'spend\s+the\s+night',
             r'your\s+(?:bay|spot|parking\s+(?:bay|spot))\s+is',
             r'go\s+home', r'head\s+home',
             r'return\s+home', r'stand\s*by', r'standby', r'idle', r'rest(?!\s+of\b)', r'retire',
@@ -124,7 +126,8 @@ _PARK = _rx(r'park', r'(?:be|get|stay|remain)\s+parked', r'parking', r'home\s+ti
             r'clock\s+out')
 # "Go park." / "Return to staging and park.": a park command whose place is missing
 # (MissingArgument), unlike "let's rest" or "the parking lot" (not understood).
-_PARK_HERE = _rx(r'park', r'staging')
+_PARK_HERE = _rx(r'(?<!car\s)park(?!\s+(?:lot|bench))', r'staging',
+                 r'parking\s+(?:bay|spot|space|place)', r'a\s+bay')
 _GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?to',
              r'pull\s+(?:into|in\s+at|up\s+at)', r'roll\s+into')
 _STAY = _rx(r'wait\w*', r'hold\w*', r'stay\w*', r'remain\w*', r'sit', r'go', r'head\w*',
@@ -135,8 +138,8 @@ _REPLENISH = _rx(r'replenish\w*', r'replen', r'rpl', r'restock\w*', r're-stock\w
                  r'backfill\w*', r'refresh', r'low[\s-]+stock')
 _PUTAWAY = _rx(r'put\s*-?\s*away', r'put\s+(?:[\w#-]+\s+){1,4}?away', r'store', r'stow\w*',
                r'shelve', r'inbound', r'receiv\w*', r'slot\s+it', r'file\s+it')
-_TRANSFER = _rx(r'transfer\w*', r'xfer', r'shuttle', r'relocate', r'move', r'bring', r'carry',
-                r'deliver', r'take')
+_TRANSFER = _rx(r'transfer\w*', r'xfer', r'ferry', r'shuttle', r'relocate', r'move', r'bring',
+                r'carry', r'deliver', r'take')
 _PICK = _rx(r'pick\w*', r'pk', r'grab', r'fetch', r'collect', r'retrieve', r'get', r'pull',
             r'order', r'bring', r'deliver')
 
@@ -216,8 +219,8 @@ def _classify(text: str, e: TaskEntities) -> tuple:
             continue
         if fam == 'pick' and not (e.skus or (e.qty is not None and e.bins)):
             continue
-        if fam == 'transfer' and len(e.locations) < 2:
-            continue
+        if fam == 'transfer' and len(e.locations) < 2 and not e.totes:
+            continue  # ("Take TOTE-5070 away from STAGING-20": a transfer that misses one)
         return fam, True
     if e.totes and e.locations:
         return 'transfer', False
