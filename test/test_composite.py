@@ -419,3 +419,14 @@ def test_records_in_lists_and_second_mentions(text, plan):
 def test_a_second_vague_move_is_a_part_of_its_own():
     with pytest.raises(NotUnderstood):  # never absorbed into the pick before it
         rule_plan(f'{PICK}, then pick some more.', STATE)
+
+
+@pytest.mark.parametrize('text', [
+    ';;; :::. Soon as that is sorted, can someone give A09-14 another scan, and hand it off to '
+    'EXCEPTION-10 if it is still not having it.',
+    ';;; :::, and when you are done there, go and charge at CHARGER-3!',
+])
+def test_a_part_of_separators_only_is_unreadable(text):
+    with pytest.raises(NotUnderstood):
+        rule_plan(text, STATE)
+    assert format_plan(rule_plan(f'{PICK}... thanks', STATE).steps) == PICK_PLAN  # "..." is none

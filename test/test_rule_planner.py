@@ -636,3 +636,17 @@ def test_the_car_park_is_no_park():
     # "stay away from" still says where not to go
     assert format_plan(rule_plan('Stay away from B12-03 and go park at STAGING-2.').steps) == \
         'NAVIGATE STAGING-2; HALT'
+
+
+@pytest.mark.parametrize('task,plan', [
+    # a bin that has nothing left is the one to fill, one that has plenty the source
+    ('Heads up: B19-04 has nothing left of SKU-89181; 1 ought to cover it, and F16-05 has '
+     'plenty.', 'NAVIGATE F16-05; SCAN F16-05; PICK SKU-89181 1; NAVIGATE B19-04; SCAN B19-04; '
+     'PLACE B19-04; REPORT DONE SKU-89181'),
+    # "for you" is who is spoken to, no destination
+    ('Bits for you: ACTION REQUIRED - TOTE-4000 (DOCK-7) has a home in E12-06 now',
+     'NAVIGATE DOCK-7; SCAN TOTE-4000; LOAD TOTE-4000; NAVIGATE E12-06; UNLOAD E12-06; '
+     'REPORT DONE TOTE-4000'),
+])
+def test_seventh_split_roles(task, plan):
+    assert format_plan(rule_plan(task).steps) == plan

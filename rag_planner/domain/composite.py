@@ -157,6 +157,10 @@ _LIST_LEAD_RE = re.compile(r'^\W*(?:(?:a|your)\s+)?(?:queue|jobs|tasks|to-?do(?:
 _LIST_SLASH_RE = re.compile(r'(?<!\S)/(?!\S)')
 
 
+# Runs of separators that are no punctuation of a sentence (";;; :::"; "..." is one)
+_SIGN_RUNS_RE = re.compile(r'[;:|]{3,}|[;:|]{2,}\s*[;:|]{2,}')
+
+
 def _list_items(items: str) -> str:
     """
     Return a list's items with their separators made ';' (same length).
@@ -207,8 +211,8 @@ def split_spans(task: str) -> list[tuple[int, int]]:
         stop = end
         while stop > start and task[stop - 1] in ' \t\r\n,;:-':
             stop -= 1
-        if stop <= start and piece.strip(' \t\r\n,;:-.!?'):
-            # no words, only signs ("#$%^&*()"): a part no one can read, not nothing
+        if stop <= start and (piece.strip(' \t\r\n,;:-.!?') or _SIGN_RUNS_RE.search(piece)):
+            # no words, only signs ("#$%^&*()", ";;; :::"): a part no one can read, not nothing
             start = pos + len(piece) - len(piece.lstrip())
             stop = pos + len(piece.rstrip())
         if stop > start and not is_filler(task[start:stop]):
@@ -231,7 +235,8 @@ def dangling_connector(task: str) -> str:
         return ''
     if task.lstrip()[:1] in (',', ';'):
         m = _CONNECTOR_RE.match(task)
-        return m.group(0).strip() if m and re.search(r'[A-Za-z]', m.group(0)) else ''
+        if m and re.search(r'[A-Za-z]', m.group(0)):
+            return m.group(0).strip()
     start = 0
     lead = _LIST_LEAD_RE.match(task)
     if lead:

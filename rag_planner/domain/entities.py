@@ -230,7 +230,9 @@ def _clause_start(gap: str) -> int:
 
 
 # "... for robot 7, <the next clause>": addresses the robot, marks no destination
-_FOR_ROBOT_RE = re.compile(r'(?<![\w])for\s+(?:the\s+)?robot(?:\s*#?\s*\d+)?(?![\w])', re.I)
+# (and "Bits for you: ...", "a job for us": who is spoken to)
+_FOR_ROBOT_RE = re.compile(
+    r'(?<![\w])for\s+(?:(?:the\s+)?robot(?:\s*#?\s*\d+)?|you|us|me)(?![\w])', re.I)
 
 
 def _role(gap: str) -> str:
@@ -279,11 +281,16 @@ def _role(gap: str) -> str:
 _AFTER_SRC_RE = re.compile(
     # "STAGING-10 does not need TOTE-7279 anymore, EXCEPTION-16 does"
     r'^\s*(?:,\s*)?(?:(?:does\s+not|doesn\'?t|no\s+longer)\s+(?:need|want)s?(?![\w-])|'
-    r'(?:which\s+|that\s+)?(?:holds|has|had|is\s+holding|keeps|stores|carries|'
+    r'(?:which\s+|that\s+)?(?:holds|(?:has|had)(?!\s+(?:nothing|none|no|run)(?![\w-]))|'
+    r'is\s+holding|keeps|stores|carries|'
     r'contains|is\s+(?:overflowing|overstocked|full|too\s+full|the\s+source|where\s+(?:it|they)'
     r'\s+(?:is|are|sits?)))(?![\w-]))', re.I)
 _AFTER_DST_RE = re.compile(
-    r'^\s*(?:,\s*)?(?:does(?=\s*(?:[,.;!(]|$))|(?:which\s+|that\s+)?(?:needs|need|wants|requires|'
+    # "B19-04 has nothing left of SKU-89181": the bin to fill
+    r'^\s*(?:,\s*)?(?:does(?=\s*(?:[,.;!(]|$))|'
+    r'(?:has|had)\s+(?:nothing|none|no\s+\w+)(?:\s+\w+)?\s+(?:left|remaining)|'
+    r'(?:has|had)\s+run\s+(?:out|dry|low)|'
+    r'(?:which\s+|that\s+)?(?:needs|need|wants|requires|'
     r'is\s+(?:short|empty|low|'
     r'bare|depleted|running\s+(?:low|empty|short)|out\s+of|the\s+destination)|runs\s+low|'
     r'ran\s+(?:out|low|dry)))(?![\w-])', re.I)
