@@ -242,10 +242,11 @@ def dangling_connector(task: str) -> str:
     if lead:
         # "Jobs in order:  / can you run ...": an item of the list is empty
         start = lead.end()
-        items = _list_items(task[start:]).split(';')
+        listed = _list_items(task[start:])
+        items = listed.split(';')
         if len(items) > 1 and any(not re.search(r'\w', item) for item in items):
             return next(sep for sep in '/|;' if sep in task[start:])
-        task = task[:start] + _list_items(task[start:])
+        task = task[:start] + listed
     matches = list(_CONNECTOR_RE.finditer(task, start))
     worded = [m for m in matches if re.search(r'[A-Za-z]', m.group(0))]
     if worded:

@@ -162,11 +162,12 @@ def _refers_back(piece: str, alone: Any, got: Any) -> bool:
                 and (_REFERS_BACK_RE.match(piece) or family in _SAME_INSTRUCTION))
 
 
-def _is_field(piece: str, got: Any, got_text: str = '') -> bool:
+def _is_field(piece: str, got: Any, task: str = '') -> bool:
     """
     Return True for a field of a record-style task ("PICK; SKU: ...; QTY: 19; ...").
 
-    The record's header names the task's family ("PICK"), a field its quantity.
+    The record's header names the task's family ("PICK"), a field its quantity; an
+    id-free field ("action report") counts in a text whose fields bars separate (``task``).
     """
     # a header, not a text that only names a family's keyword ("how many robots ...",
     # "reserve a table", "sweep the car park")
@@ -175,7 +176,7 @@ def _is_field(piece: str, got: Any, got_text: str = '') -> bool:
                  if w not in _RECORD_WORDS))
     if family and _KIN.get(family, family) == _KIN.get(got.family, got.family):
         return True
-    if _FIELD_KEY_RE.match(piece) and '|' in got_text:
+    if _FIELD_KEY_RE.match(piece) and '|' in task:
         return True  # "bLOCK TKT | fallback STAGING 19 | loc F13-15 | action report"
     # a quantity field is a number and at most a field name ("QTY: 19", "19 units"), not
     # a sentence with a number ("Book a meeting room for three people")
