@@ -430,3 +430,101 @@ def test_a_part_of_separators_only_is_unreadable(text):
     with pytest.raises(NotUnderstood):
         rule_plan(text, STATE)
     assert format_plan(rule_plan(f'{PICK}... thanks', STATE).steps) == PICK_PLAN  # "..." is none
+
+
+@pytest.mark.parametrize('text,plan', [
+    # final8: a time word, a few words of who and what, a word of completion -- one
+    # pattern for "when you've got that behind you", "whenever that's squared away", ...
+    (f"{PICK}, and whenever that's squared away, go charge at CHARGER-3",
+     f'{PICK_PLAN}; {CHARGE3}'),
+    (f"{PICK}, eh, and when you've got that behind you, go charge at CHARGER-3",
+     f'{PICK_PLAN}; {CHARGE3}'),
+    (f'{PICK} then when thats done go charge at CHARGER-3 thx', f'{PICK_PLAN}; {CHARGE3}'),
+    (f"{PICK}, and once it's all dealt with, go charge at CHARGER-3", f'{PICK_PLAN}; {CHARGE3}'),
+    (f'Please be advised: {PICK}, and on conclusion of same, go charge at CHARGER-3',
+     f'{PICK_PLAN}; {CHARGE3}'),
+    (f'{PICK}; following which, go charge at CHARGER-3', f'{PICK_PLAN}; {CHARGE3}'),
+    (f'Um, so, {PICK}, and, uh, then go charge at CHARGER-3', f'{PICK_PLAN}; {CHARGE3}'),
+    (f'Checklist: - {PICK} - go charge at CHARGER-3', f'{PICK_PLAN}; {CHARGE3}'),
+    (f"{PICK}, and whenever that's squared away, go charge at CHARGER-3, and whenever that's "
+     'squared away as well, return to STAGING-2 and park', f'{PICK_PLAN}; {CHARGE3}; {PARK2}'),
+    (f'{PICK}, then go charge at CHARGER-3, and, um, the final bit is return to STAGING-2 and '
+     'park',
+     f'{PICK_PLAN}; {CHARGE3}; {PARK2}'),
+])
+def test_eighth_split_connectors(text, plan):
+    assert format_plan(rule_plan(text, STATE).steps) == plan
+
+
+@pytest.mark.parametrize('text', [
+    # the task the new connector joins is no task: refused, never left out
+    f"{PICK}, and when you've got that behind you, renew the office's car insurance.",
+    f"Checklist: - {PICK} - who is covering the canteen this week",
+    f'Book a taxi to the airport for Joan, and on conclusion of same, {PICK.lower()}',
+])
+def test_a_part_after_a_new_connector_that_is_no_task_refuses_the_whole(text):
+    with pytest.raises(NotUnderstood):
+        rule_plan(text, STATE)
+
+
+def test_a_checklist_without_a_colon_is_one_task():
+    text = 'Checklist - load TOTE-55 at PACK-1 - take it to PACK-6 - tick it off'
+    assert format_plan(rule_plan(text, STATE).steps) == XFER_PLAN
+
+
+def test_a_text_of_short_foreign_words_only_is_not_english():
+    # final8: "Isao ny SKU ao amin'ny B40-06" (Malagasy) had no long word to weigh and was
+    # planned as a count; jargon records of short words stay English
+    eng = engine()
+    out = eng.plan(PlanRequestData("Isao ny SKU-13099 ao amin'ny B40-06.", STATE, 0.0, 'c'))
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and 'not in English' in out.message
+    out = eng.plan(PlanRequestData('PTWY TOTE-5344 SRC DOCK-15 LOC D29-06', STATE, 0.0, 'c'))
+    assert out.success, out.message
+    eng.close()
+
+
+def test_a_yes_no_question_with_an_id_joined_to_a_task_refuses_it():
+    # final5 after the final8 connectors: "after which" cut the spill in two and the
+    # question's SKU made a count of it
+    with pytest.raises(NotUnderstood):
+        rule_plan('Is SKU 80821 a hazardous item; following on from that, a spill at F22-03 '
+                  'needs to be reported, after which you are to wait at STAGING-3.', STATE)
+
+
+@pytest.mark.parametrize('text,plan', [
+    # "you'll not get past E06-02" says where the blockage is: no negated place, so the
+    # charger of the part before is no blocked location (final8: REPORT BLOCKED CHARGER-17)
+    ("Go charge at CHARGER-3, and whenever that's squared away, sorry, you'll not get past "
+     'E06-02 today - shout it in and bide at STAGING-9.',
+     f'{CHARGE3}; REPORT BLOCKED E06-02; NAVIGATE STAGING-9'),
+])
+def test_a_place_you_cannot_get_past_is_the_blocked_one(text, plan):
+    assert format_plan(rule_plan(text, STATE).steps) == plan
+
+
+def test_a_part_of_short_foreign_words_refuses_the_whole():
+    eng = engine()
+    out = eng.plan(PlanRequestData(f"{PICK}. Afterwards, isao ny SKU-02927 ao amin'ny F32-14!",
+                                   STATE, 0.0, 'c'))
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and 'not in English' in out.message
+    eng.close()
+
+
+def test_when_possible_before_a_part_is_no_question():
+    text = ("when possible: there's a trolley stuck across D39-17; report the blockage and back "
+            'off to STAGING-8, thanks ok?')
+    assert format_plan(rule_plan(text, STATE).steps) == 'REPORT BLOCKED D39-17; NAVIGATE STAGING-8'
+
+
+@pytest.mark.parametrize('text', [
+    # final8: gibberish around an id, a question that starts with "do we", a foreign part
+    # with a courtesy word, each joined to a task
+    f'Please be advised: blep blep STAGING-2 bzzt, and on conclusion of same, {PICK.lower()}',
+    f'Please be advised: do we still stock SKU-07126 in blue, and on conclusion of same, {PICK}',
+    f"{PICK} then when thats done isao ny SKU-08299 ao amin'ny F25-09 thx.",
+])
+def test_eighth_split_parts_that_are_no_task_refuse_the_whole(text):
+    eng = engine()
+    out = eng.plan(PlanRequestData(text, STATE, 0.0, 'c'))
+    assert out.error == ErrorCode.NOT_UNDERSTOOD, (out.steps, out.message)
+    eng.close()

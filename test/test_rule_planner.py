@@ -650,3 +650,71 @@ def test_the_car_park_is_no_park():
 ])
 def test_seventh_split_roles(task, plan):
     assert format_plan(rule_plan(task).steps) == plan
+
+
+@pytest.mark.parametrize('task,plan', [
+    # final8: families said by what happened or what should be ("a crate of juice dropped",
+    # "you'll not get past", "piled up outside", "is your bed", "don't you dare move")
+    ("Shame, somebody's dropped a whole box of yoghurt at D01-13 - get it on the books and "
+     'wait by STAGING-9 for 60 seconds.', 'REPORT SPILL D01-13; NAVIGATE STAGING-9; WAIT 60'),
+    ('I knocked a tin of paint over at C02-04, flag it and hover near STAGING-3.',
+     'REPORT SPILL C02-04; NAVIGATE STAGING-3; WAIT 60'),
+    ("Sorry, you'll not get past E34-08 today - shout it in and bide at STAGING-18.",
+     'REPORT BLOCKED E34-08; NAVIGATE STAGING-18'),
+    ('cartons stacked up outside A23-09 again, let control know n go sit at STAGING-17',
+     'REPORT BLOCKED A23-09; NAVIGATE STAGING-17'),
+    ('No more orders tonight - STAGING-2 is your bed till sunrise.', 'NAVIGATE STAGING-2; HALT'),
+    ('Tuck yourself into STAGING-2 and stay there till the morning.',
+     'NAVIGATE STAGING-2; HALT'),
+    ("Haud on, don't you dare move!", 'HALT'),
+    ('hold up dont roll anywhere til i say', 'HALT'),
+])
+def test_eighth_split_family_cues(task, plan):
+    assert format_plan(rule_plan(task).steps) == plan
+
+
+def test_hold_on_to_something_is_no_stop():
+    with pytest.raises(TaskRefused):
+        rule_plan('Hold on to the receipt for me.')
+
+
+@pytest.mark.parametrize('task,slot', [
+    # final8: the family said without one of its arguments names the missing one
+    ("the label didn't, um, scan, so have another crack at it, and if it still fails, send it "
+     'over to EXCEPTION-1.', 'bin'),
+    ("don't forget to rescan A36-04; if the barcode still won't come up, escalate it.",
+     'exception'),
+    ('a container is to be relocated from PACK-19 to DOCK-4; its identifier is pending.',
+     'tote'),
+    ("DON'T FORGET TO PUT THE BIG PARCEL FROM DOCK-6 AWAY INTO E37-10 - THERE'S NO TAG ON IT.",
+     'tote'),
+    ("11 items from A04-20 are to go to PACK-3 before the end of the shift - I'll text you "
+     'the product later.', 'sku'),
+    ('PACK-16 is crying out for SKU-65913 from B01-13, but they never said how many.',
+     'quantity'),
+    ("that's you done for the day, away and have a wee rest wherever there's room.",
+     'staging'),
+])
+def test_eighth_split_tasks_that_miss_an_argument_say_which(task, slot):
+    with pytest.raises(MissingArgument) as info:
+        rule_plan(task)
+    assert info.value.slot == slot, info.value
+
+
+def test_how_many_asks_for_a_count_unless_it_was_not_said():
+    assert format_plan(rule_plan('Count how many SKU-48213 are in A12-03.').steps) == \
+        'NAVIGATE A12-03; SCAN A12-03; SCAN SKU-48213; REPORT COUNT SKU-48213'
+
+
+@pytest.mark.parametrize('task,slot', [
+    ("sorry, scanner's being a pain - zap that tag again for me, and EXCEPTION-11 can deal "
+     'with it if it keeps sulking.', 'bin'),
+    ('checklist - load the unlabelled container at DOCK-20 - rack it in F20-10 - tick it off',
+     'tote'),
+    ("Don't forget to put the big parcel from loading dock 17 away into E07-18.", 'tote'),
+    ("I'm after 1 of the whatsitcalled from B10-15, carried across to PACK-14, thanks.", 'sku'),
+])
+def test_more_eighth_split_tasks_that_miss_an_argument(task, slot):
+    with pytest.raises(MissingArgument) as info:
+        rule_plan(task)
+    assert info.value.slot == slot, info.value

@@ -16,9 +16,35 @@ import re
 
 MAX_SUBTASKS = 3
 
+# "when you've got that behind you", "whenever that's squared away as well", "once thats
+# done": a time word, a few words of who and what (a closed list: no task's words), a
+# word of completion.  One pattern for the many ways to say it, not a list of sayings.
+_DONE_WHO = (r"(?:that|that's|thats|this|this's|it|it's|its|you|you've|youve|you're|youre|"
+             r"you'll|we|we've|we're|i|i've|have|has|had|got|gotten|get|is|are|was|been|be|"
+             r"all|both|of|them|those|these|they|they're|theyre|everything|the|first|job|"
+             r"jobs|task|tasks|one|bit|lot|lot's|stuff|finally|fully|properly|actually|"
+             r"really|well|and|truly|totally|completely|with)")
+_DONE_WHAT = (r"(?:done|finished|through|complete|completed|clear|sorted(?:\s+out)?|"
+              r"squared\s+away|ticked\s+off|checked\s+off|crossed\s+off|behind\s+you|"
+              r"wrapped\s+up|out\s+of\s+the\s+way|dealt\s+with|taken\s+care\s+of|"
+              r"over(?:\s+and\s+done\s+with)?|handled|in\s+the\s+bag|off\s+your\s+plate|"
+              r"off\s+the\s+list|finished\s+up|all\s+set|seen\s+to|put\s+to\s+bed)")
+_WHEN_DONE = (r"(?:when(?:ever)?|once|after|as\s+soon\s+as|soon\s+as|the\s+moment)\s+"
+              r"(?:" + _DONE_WHO + r"\s+){1,5}" + _DONE_WHAT +
+              r"(?:\s+(?:with\s+|of\s+)?(?:that|it|this|them|those))?"
+              r"(?:\s+(?:as\s+well|too|and\s+all))?")
+# "on conclusion of same", "upon completion of that", "following which", "with that done"
+_ON_DONE = (r"(?:(?:on|upon|after|following)\s+(?:the\s+)?(?:conclusion|completion|finish|"
+            r"end)\s+of\s+(?:the\s+)?(?:same|that|this|it|those|these|them|above|former)|"
+            r"following\s+which|after\s+which|with\s+(?:that|this|it)\s+" + _DONE_WHAT + r")")
+# Disfluencies between "and" and the connector ("and, uh, then"); the comma after each
+_UH = r"(?:(?:uh|um|er|erm|uhm|eh|like|so)\s*,?\s*)*"
+
 # Between two parts; each alternative eats the comma or "and" before it.
 _CONNECTOR_RE = re.compile(
-    r'(?:\s*[,;]?\s*(?<![\w-])(?:and\s+)?(?:then|after\s+that|afterwards|after\s+this|'
+    r'(?:\s*[,;]?\s*(?<![\w-])(?:and\s*,?\s*' + _UH + r')?(?:' + _WHEN_DONE + '|' + _ON_DONE +
+    r'|(?:the\s+)?(?:final|last)\s+(?:bit|thing|job|task|one|step|item)\s+(?:is|will\s+be)(?=\s)'
+    r'|then|after\s+that|afterwards|after\s+this|'
     r'finally|lastly|last\s+of\s+all|next(?=\s*,)|followed\s+by|subsequently|once\s+finished|'
     r'(?:as\s+soon\s+as|once|when|after)\s+(?:that\s+is|that\'s|you\s+are|you\'re|you\s+have|'
     r'you\'ve|it\s+is|it\'s|both\s+(?:of\s+(?:those|them|these)\s+)?are|(?:those|these|they)\s+'
@@ -86,10 +112,12 @@ _FILLER_WORDS = frozenset(
     'thanks thank you thx cheers please pls plz ok okay great cool asap urgent now quickly '
     'high priority when get a chance if can possible much appreciated ty robot for sure '
     'appreciate it good job done that is all hey hi hello next task quick one new job heads '
-    'up plus additionally besides ta ty tq thanx tks hiya over k kk team everyone sorry'.split())
+    'up plus additionally besides ta ty tq thanx tks hiya over k kk team everyone sorry '
+    'checklist'.split())
 # Courtesy phrases of more words than the filler words should carry alone ("no" or "are"
 # by themselves are no politeness): "(no rush)", "over and out", "as soon as you are free".
 _COURTESY_RE = re.compile(r"(?<![\w-])(?:no\s+(?:rush|hurry)|over\s+and\s+out|"
+                          r"(?:tick|check|cross)\s+(?:it|them|that|this)\s+off|"
                           r"(?:(?:a\s+)?(?:couple|few|number|list|bunch)\s+(?:more\s+)?of|a\s+few|"
                           r"some|two|three|a\s+couple)\s+(?:more\s+)?(?:jobs|tasks|things)"
                           r"(?:\s+for\s+you)?|"
@@ -150,11 +178,14 @@ def is_filler(part: str) -> bool:
 # a bar separates a record's fields ("LABEL FAIL | exc EXCEPTION-6 | loc D01-11").
 # "task for you: RPL | SKU ... | QTY ...": one task (a record); only a list word lists.
 _LIST_LEAD_RE = re.compile(r'^\W*(?:(?:a|your)\s+)?(?:queue|jobs|tasks|to-?do(?:\s+list)?|'
+                           r'checklist|'
                            r'work\s*list|job\s+list|list)(?:\s+(?:for\s+(?:you|today|now)|in\s+'
                            r'order))*\s*:\s*', re.I)
 # An item separator of such a list besides the bar: a slash between spaces ("A / B"; in
 # "CYCLE CNT loc E11-08 / SKU-07396" without a list lead it separates a record's fields)
 _LIST_SLASH_RE = re.compile(r'(?<!\S)/(?!\S)')
+# ... and, in a list of neither, a dash between spaces ("Checklist: - A - B")
+_LIST_DASH_RE = re.compile(r'(?<!\S)-(?!\S)')
 
 
 # Runs of separators that are no punctuation of a sentence (";;; :::"; "..." is one)
@@ -166,11 +197,15 @@ def _list_items(items: str) -> str:
     Return a list's items with their separators made ';' (same length).
 
     Bars separate the items where there are bars (then a slash separates the fields of
-    an item: "Queue for you: mOVE ORDER / to: DOCK-3 / item: TOTE-5 | ..."), else slashes.
+    an item: "Queue for you: mOVE ORDER / to: DOCK-3 / item: TOTE-5 | ..."), else
+    slashes, else dashes between spaces.  A separator before the first item is none.
     """
     if '|' in items:
         return items.replace('|', ';')
-    return _LIST_SLASH_RE.sub(';', items)
+    if _LIST_SLASH_RE.search(items):
+        return _LIST_SLASH_RE.sub(';', items)
+    lead = len(items) - len(items.lstrip(' -'))  # "Checklist: - A - B"
+    return items[:lead] + _LIST_DASH_RE.sub(';', items[lead:])
 
 
 # Connectors that say what comes after something ("after that", "and then",
@@ -245,7 +280,7 @@ def dangling_connector(task: str) -> str:
         listed = _list_items(task[start:])
         items = listed.split(';')
         if len(items) > 1 and any(not re.search(r'\w', item) for item in items):
-            return next(sep for sep in '/|;' if sep in task[start:])
+            return next(sep for sep in '/|;-' if sep in task[start:])
         task = task[:start] + listed
     matches = list(_CONNECTOR_RE.finditer(task, start))
     worded = [m for m in matches if re.search(r'[A-Za-z]', m.group(0))]

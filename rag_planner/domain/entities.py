@@ -308,7 +308,9 @@ _NEG_VERB_RE = re.compile(
     r"(?:don'?t|do\s+not|never|must\s+not|mustn'?t)\s+(?:go|drive|enter|use|navigate|head|"
     r"visit|move|stop|pass)\b(?:\s+[\w-]+){0,3}\s*$", re.I)
 _NEG_WORD_RE = re.compile(
-    r"(?<![\w'])(?:avoid|avoiding|skip|except|bypass|not|instead\s+of|rather\s+than|"
+    r"(?<![\w'])(?:avoid|avoiding|skip|except|bypass|"
+    r"not(?!\s+(?:get|getting|be\s+able\s+to\s+get)\s+(?:past|through|by)\b)|"
+    r"instead\s+of|rather\s+than|"
     r"(?:stay|stays|keep|keeping|steer)\s+(?:well\s+)?away\s+from)\s+(?:[\w-]+\s+){0,2}$",
     re.I)
 

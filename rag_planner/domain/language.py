@@ -12,7 +12,8 @@ import re
 
 from rag_planner.domain.composite import split_parts
 from rag_planner.domain.entities import extract_entities
-from rag_planner.domain.request import foreign_language, UNKNOWN_LANGUAGE, unknown_long_words
+from rag_planner.domain.request import (foreign_language, no_english_word, UNKNOWN_LANGUAGE,
+                                        unknown_long_words)
 
 # Clauses of a part: a comma, semicolon, colon or bar between them.
 _CLAUSE_RE = re.compile(r'\s*[,;:|]\s+|\s+\|\s*')
@@ -45,9 +46,13 @@ def task_language(task: str, lexicon: frozenset = frozenset()) -> tuple:
             pieces += [(c, 2) for c in _CLAUSE_RE.split(part) if c.strip()]
         for piece, unknown in pieces:
             language = foreign_language(piece, lexicon)
-            if language and (language != UNKNOWN_LANGUAGE or (
-                    extract_entities(piece).ids and
-                    unknown_long_words(piece, lexicon) >= unknown)):
+            # (or no English word at all: "isao ny SKU-1 ao amin'ny B36-12"; two words
+            # around an id are enough: "nyeh nyeh STAGING-2 bzzt")
+            has_ids = bool(extract_entities(piece).ids)
+            if has_ids and no_english_word(piece, lexicon, min_words=2) or language and (
+                    language != UNKNOWN_LANGUAGE or (
+                        has_ids and unknown_long_words(piece, lexicon) >= unknown)):
+                language = language or UNKNOWN_LANGUAGE
                 where = f'part {i}' if len(parts) > 1 else 'a clause'
                 return language, f'{where} ({piece.strip()[:40]!r})'
     return '', ''

@@ -110,7 +110,8 @@ DOMAIN_WORDS = frozenset(
     'restock restocked restocking smudged spillage shelve shelved pallet pallets inbound '
     'outbound misscan misscanned misscans unload unloaded abort impassable stow stowed '
     'putaway putaways replenish replenished replenishment standby forklift unscannable '
-    'refill refilled stocktake stocktaking recount cordoned'.split())
+    'refill refilled stocktake stocktaking recount cordoned ptwy src dst dest loc '
+    'fallback chg req xfer pickface rpl replen blk rpt obstr pk cnt tkt'.split())
 
 
 UNKNOWN_WORDS_SHARE = 0.5  # more than this share of a task's words unknown: not English
@@ -152,7 +153,25 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
         if unknown / len(long_words) > UNKNOWN_WORDS_SHARE and (
                 not function_words or unknown >= 2):
             return UNKNOWN_LANGUAGE
+    # A text of short words only has no long words to weigh ("Isao ny SKU-13099 ao
+    # amin'ny B40-06."): three words or more and not one frequent English word of three
+    # letters or more (the vocabulary holds many short pieces of other languages: the
+    # lexicon's ``frequent`` words, see retrieval.lexicon) is no English.
+    if no_english_word(task, lexicon):
+        return UNKNOWN_LANGUAGE
     return ''
+
+
+# Politeness of the domain's words: no sign of English in "isao ny SKU-1 ... thx"
+_COURTESY_WORDS = frozenset('thx pls plz asap'.split())
+
+
+def no_english_word(task: str, lexicon: frozenset, min_words: int = 3) -> bool:
+    """Return True for ``min_words`` words or more (ids and "thx" left out), none English."""
+    frequent = getattr(lexicon, 'frequent', lexicon)
+    words = _words(task) - _COURTESY_WORDS
+    return bool(lexicon) and len(words) >= min_words and not any(
+        w in _ENGLISH or (len(w) >= 3 and w in frequent) for w in words)
 
 
 def _words(task: str) -> set:
@@ -201,5 +220,5 @@ def check_request(task: object, state: object, deadline_ms: float = 0.0,
 
 __all__ = ['DOMAIN_WORDS', 'MAX_TASK_CHARS', 'UNKNOWN_LANGUAGE', 'UNKNOWN_WORDS_SHARE',
            'check_request',
-           'check_task_text', 'foreign_language', 'lookalike_ids', 'normalize_task',
-           'task_key', 'unknown_long_words']
+           'check_task_text', 'foreign_language', 'lookalike_ids', 'no_english_word',
+           'normalize_task', 'task_key', 'unknown_long_words']

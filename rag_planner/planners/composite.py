@@ -89,7 +89,13 @@ _KIN = {'transfer': 'putaway', 'replenish': 'pick', 'blocked': 'spill'}
 _FUNCTION_WORD_RE = re.compile(r'(?<![\w-])(?:the|a|an|to|at|of|in|on|is|are|was|it|this|that|'
                                r'from|for|with|and|or|by|there|here|be|has|have|you|we|i)'
                                r'(?![\w-])', re.I)
-_QUESTION_RE = re.compile(r'^\W*(?:what|where|which|who|whose|when|why|how)(?![\w-])', re.I)
+# (and a yes/no question: "Is SKU 80821 a hazardous item; following on from that, ...")
+# ("when possible: ..." is politeness, no question)
+# ("Please be advised: do we still stock ..."; a lead of a few words and a colon first)
+_QUESTION_RE = re.compile(r'^\W*(?:[A-Za-z]+(?:\s+[A-Za-z]+){0,3}\s*:\s*)?(?:what|where|which|who|'
+                          r'whose|when(?!\s+(?:possible|convenient|you\s+(?:can|get|have)))|why|'
+                          r'how|is|are|was|were|does|did|has|do\s+(?:we|you|they|i))(?![\w-])',
+                          re.I)
 # Words of a text that tries to talk the planner past its rules: no task in it.
 # ("safety" only of the planner's rules: "translate the safety notice" is a task of
 # another domain, no talk)

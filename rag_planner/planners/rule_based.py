@@ -65,7 +65,11 @@ _STRONG_STOP = _rx(
     # "hold position at STAGING-20" is a wait there, not a stop
     r'hold\s+(?:it|still|position|your\s+position)(?!\s+(?:at|in|by|near|on)\b)', r'whoa',
     r'hold\s+up(?=\s*[,!.;]|\s*$)', r'brakes?\s+on',
-    r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+(?:go|move|drive)\s+any\s+(?:further|farther)')
+    r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+(?:go|move|drive)\s+any\s+(?:further|farther)',
+    # "don't you dare move", "dont roll anywhere til i say", "haud on, Sparky"
+    r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+(?:you\s+)?dare\s+(?:move|budge|roll|drive|go)',
+    r'(?:do\s*n[o\']?t|don\'t|do\s+not)\s+(?:move|roll|budge|drive|go)\s+(?:anywhere|at\s+all|'
+    r'a\s+(?:wheel|muscle)|an\s+inch)', r'(?:haud|hold)\s+on(?=\s*[,!.;]|\s*$)')
 _WEAK_STOP = _rx(r'stop(?:ping)?', r'pause', r'stand\s*down', r'cancel')
 _MISSCAN = _rx(
     r'mis-?scan\w*', r'won\'?t\s+scan', r'will\s+not\s+scan', r'does\s*n[o\']?t\s+scan',
@@ -84,6 +88,9 @@ _MISSCAN = _rx(
     r'smudged|faded|unreadable|ripped|scratched|broken|bad|illegible)',
     r'scanner\s+(?:keeps\s+)?(?:beep|fail|error|reject)\w*',
     r'(?:point|aim|wave)\s+(?:the\s+)?scanner', r'label\s+(?:fail\w*|error\w*)')
+_LIQUIDS = (r'coffee|tea|water|oil|milk|juice|paint|soda|syrup|sauce|detergent|chemicals?|'
+            r'fluid|coolant|grease|beer|wine|bleach|shampoo|yog(?:h)?urt|honey|soup|drinks?|'
+            r'cola|lemonade|vinegar|ink|glue|solvent|cleaner')
 _SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet[\s-]+floor', r'liquid', r'slippery',
              r'broken\s+glass', r'spilt', r'oil\s+on\s+the\s+floor', r'mess',
              # "Coffee everywhere at D34-16"
@@ -91,7 +98,11 @@ _SPILL = _rx(r'spill\w*', r'leak\w*', r'puddle\w*', r'wet[\s-]+floor', r'liquid'
              r'(?:coffee|tea|water|oil|milk|juice|paint|soda|syrup|sauce|detergent|chemicals?|'
              r'fluid|coolant|grease)\s+(?:everywhere|all\s+over|on\s+the\s+floor|across\s+the\s+'
              r'(?:aisle|floor))',
-             r'dropped\s+(?:a|an|the|some)\s+(?:bucket|can|tin|jar|bottle|jug|drum)\s+of')
+             r'dropped\s+(?:a|an|the|some)\s+(?:bucket|can|tin|jar|bottle|jug|drum)\s+of',
+             # "somebody's dropped a whole crate of juice at ...", "knocked a tin of paint over"
+             r'(?:dropped|knocked(?:\s+over)?|tipped(?:\s+over)?|upended|spilt|split)\s+'
+             r'(?:[a-z]+\s+){0,3}?of\s+(?:' + _LIQUIDS + r')',
+             r'(?:' + _LIQUIDS + r')\s+(?:leaking|dripping|pooling|seeping|running)')
 _BLOCKED = _rx(
     r'block\w*', r'blk', r'obstr', r'obstruct\w*', r'cut\s+off', r'collaps\w*', r'jam+ed',
     r'impassable', r'in\s+the\s+way',
@@ -101,6 +112,11 @@ _BLOCKED = _rx(
     r'(?:can\'?t|cannot)\s+be\s+(?:reached|accessed|entered|passed|got(?:ten)?\s+through)',
     r'unreachable', r'cordoned(?:\s+off)?', r'taped\s+off', r'roped\s+off',
     r'not\s+reachable', r'inaccessible',
+    # "you'll not get past E34-08 the day", "cartons piled up outside A23-09"
+    r'(?:can\'?t|cannot|won\'?t|will\s+not|(?:you|we)(?:\'ll|\s+will)\s+not|no\s+way\s+to)\s+'
+    r'get\s+(?:past|through|by)',
+    r'(?:piled|stacked|heaped|jammed|wedged)\s+(?:up\s+)?(?:outside|in\s+front\s+of|across|'
+    r'against|around)',
     r'closed(?:\s+off)?', r'barricad\w*', r'not\s+passable', r'fallen', r'debris',
     r'pallet\s+(?:in|on|across)', r'out\s+of\s+bounds', r'off[\s-]limits', r'no[\s-]go',
     # "a stack of empty pallets in front of F08-06"
@@ -123,11 +139,15 @@ _PARK = _rx(r'(?<!car\s)park(?!\s+(?:lot|bench))', r'(?:be|get|stay|remain)\s+pa
             r'return\s+home', r'stand\s*by', r'standby', r'idle', r'rest(?!\s+of\b)', r'retire',
             r'off[\s-]shift', r'end\s+of\s+shift',
             r'wait\s+there', r'sit\s+tight', r'call\s+it\s+a\s+day', r'done\s+for\s+(?:the|to)',
-            r'clock\s+out')
+            r'clock\s+out',
+            # "tuck yourself into staging two", "STAGING-2 is your bed till sunrise"
+            r'tuck\s+(?:yourself|itself)\s+(?:in|into|away|up)', r'(?:is|be)\s+your\s+bed',
+            r'bed\s+(?:till|until|for\s+the\s+night)')
 # "Go park." / "Return to staging and park.": a park command whose place is missing
 # (MissingArgument), unlike "let's rest" or "the parking lot" (not understood).
 _PARK_HERE = _rx(r'(?<!car\s)park(?!\s+(?:lot|bench))', r'staging',
-                 r'parking\s+(?:bay|spot|space|place)', r'a\s+bay')
+                 r'parking\s+(?:bay|spot|space|place)', r'a\s+bay',
+                 r'(?:wherever|somewhere|anywhere)(?:\s+there\'?s\s+(?:room|space))?')
 _GO_TO = _rx(r'(?:go|drive|head|move|return|navigate|proceed|get)\s+(?:back\s+)?to',
              r'pull\s+(?:into|in\s+at|up\s+at)', r'roll\s+into')
 _STAY = _rx(r'wait\w*', r'hold\w*', r'stay\w*', r'remain\w*', r'sit', r'go', r'head\w*',
@@ -136,9 +156,11 @@ _STAY = _rx(r'wait\w*', r'hold\w*', r'stay\w*', r'remain\w*', r'sit', r'go', r'h
 _REPLENISH = _rx(r'replenish\w*', r'replen', r'rpl', r'restock\w*', r're-stock\w*',
                  r'refill\w*', r'top\s+off', r'top\s+up', r'reserve', r'forward', r'fill\s+up',
                  r'backfill\w*', r'refresh', r'low[\s-]+stock')
-_PUTAWAY = _rx(r'put\s*-?\s*away', r'put\s+(?:[\w#-]+\s+){1,4}?away', r'store', r'stow\w*',
-               r'shelve', r'inbound', r'receiv\w*', r'slot\s+it', r'file\s+it')
-_TRANSFER = _rx(r'transfer\w*', r'xfer', r'ferry', r'shuttle', r'relocate', r'move', r'bring',
+_PUTAWAY = _rx(r'put\s*-?\s*away', r'put\s+(?:[\w#-]+\s+){1,8}?away', r'store', r'stow\w*',
+               r'shelve', r'inbound', r'receiv\w*', r'slot\s+it', r'file\s+it',
+               r'rack\s+(?:it|them|this|that)')
+_TRANSFER = _rx(r'transfer\w*', r'xfer', r'ferry', r'shuttle', r'relocat\w*', r'move', r'bring',
+                r'shift(?:ing|ed)', r'shift\s+(?:it|them|this|that)',  # not "the shift"
                 r'carry', r'deliver', r'take')
 _PICK = _rx(r'pick\w*', r'pk', r'grab', r'fetch', r'collect', r'retrieve', r'get', r'pull',
             r'order', r'bring', r'deliver')
@@ -202,10 +224,23 @@ def _is_question(text: str, e: TaskEntities) -> bool:
                 or _WH_AUX.search(text) or _YES_NO_BARE.search(text))
 
 
+_DISFLUENCY = re.compile(r'(?<![\w-])(?:uh|um|uhm|erm|er|hmm)(?![\w-])\s*,?\s*', re.I)
+_UNSAID_COUNT = _rx(r'(?:never|not|nobody|no\s+one|didn\'?t|did\s+not|don\'?t|do\s+not)\s+'
+                    r'(?:said|say|says|told|tell|know|knows)\s+(?:me\s+|us\s+)?how\s+many',
+                    r'(?:forget|forgot|forgotten|not\s+sure|no\s+idea|unsure|dunno)\s+how\s+many')
+# A retry of a scan: a misscan that may miss its bin or its exception station
+_RESCAN = _rx(r're-?scan\w*', r'(?:scan|zap)\w*\s+(?:(?:it|them|(?:that|this|the)(?:\s+\w+)?)\s+)?'
+              r'again', r'(?:another|a\s+second)\s+(?:\w+\s+)?(?:scan|crack|go|try|zap)',
+              r"scanner(?:'s|\s+is)\s+(?:being\s+)?(?:a\s+pain|playing\s+up|acting\s+up|sulking)")
+
+
 def _classify(text: str, e: TaskEntities) -> tuple:
     """Return (family or None, whether only a keyword, no id, points to the family)."""
     # "putaway_task": a record's key names the family as a word does
     t = _POLITE.sub(' ', words_to_digits(text)).replace('_', ' ')
+    # "the label didn't, um, scan": a cue read across the speaker's fillers; "they never
+    # said how many" is a quantity left out, no count
+    t = _UNSAID_COUNT.sub(' ', _DISFLUENCY.sub('', t))
     if _is_question(t, e):
         return None, False
     family = _by_cues(t, e)
@@ -222,6 +257,14 @@ def _classify(text: str, e: TaskEntities) -> tuple:
         if fam == 'transfer' and len(e.locations) < 2 and not e.totes:
             continue  # ("Take TOTE-5070 away from STAGING-20": a transfer that misses one)
         return fam, True
+    if not e.totes and not e.skus and (_has(_MISSCAN, t) or _has(_RESCAN, t) and (
+            e.bins or e.stations_of('exception'))):
+        return 'misscan', True  # "rescan A36-04; if it still won't come up, escalate it"
+    if e.qty is not None and e.bins and not e.skus and not e.totes and len(e.locations) >= 2 \
+            and _has(_rx(r'items?', r'units?', r'pieces', r'pcs', r'cases', r'each',
+                         r'\d+\s+of'), t):
+        # "11 items from A04-20 are to go to PACK-3": a move of goods that names none
+        return ('pick' if any(id_kind(x) != 'bin' for x in e.locations) else 'replenish'), True
     if e.totes and e.locations:
         return 'transfer', False
     if e.skus and e.locations:

