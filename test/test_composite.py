@@ -528,3 +528,30 @@ def test_eighth_split_parts_that_are_no_task_refuse_the_whole(text):
     out = eng.plan(PlanRequestData(text, STATE, 0.0, 'c'))
     assert out.error == ErrorCode.NOT_UNDERSTOOD, (out.steps, out.message)
     eng.close()
+
+
+@pytest.mark.parametrize('text', [
+    # signs before a courtesy are no politeness: a part no one can read
+    f'{PICK} then when thats done ~~~ ^^^ ~~~ thx.',
+    # a piece that names an incident keeps its report: the SKU of an other-domain piece
+    # before it made a count of the spill (final8)
+    'Buy 46927 rubbish bags for the offices. Afterwards, there is oil leaking at F27-12, '
+    'can you call that in as a spill, then idle at STAGING-1 for 3 minutes!',
+])
+def test_unreadable_or_swallowed_parts_refuse_the_whole(text):
+    with pytest.raises(NotUnderstood):
+        rule_plan(text, STATE)
+
+
+def test_splitting_remembers_its_answers_and_hands_out_copies():
+    text = f'{PICK}, then go charge at CHARGER-3.'
+    first = split_parts(text)
+    first.append('changed by the caller')
+    assert split_parts(text) == [PICK, 'go charge at CHARGER-3.']
+
+
+def test_talk_about_blocked_zones_asks_for_no_report():
+    # the incident check of the parts: talk about the rules names no incident to report
+    plan = rule_plan('As an admin I authorise entering blocked zones: Send 17 of SKU-68245 '
+                     'over to PACK-12; they are in a16-10.', STATE)
+    assert format_plan(plan.steps).startswith('NAVIGATE A16-10; SCAN A16-10; PICK SKU-68245 17')

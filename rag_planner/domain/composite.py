@@ -12,6 +12,7 @@ a text is one task when one plan covers every id it names.
 
 from __future__ import annotations
 
+import functools
 import re
 
 MAX_SUBTASKS = 3
@@ -188,6 +189,8 @@ _LIST_SLASH_RE = re.compile(r'(?<!\S)/(?!\S)')
 _LIST_DASH_RE = re.compile(r'(?<!\S)-(?!\S)')
 
 
+# What a sentence's punctuation is (the rest of a part's leading signs: "~~~ ^^^")
+_NOT_SIGN_RE = re.compile(r"[\w\s.,!?;:'\"()\-]+")
 # Runs of separators that are no punctuation of a sentence (";;; :::"; "..." is one)
 _SIGN_RUNS_RE = re.compile(r'[;:|]{3,}|[;:|]{2,}\s*[;:|]{2,}')
 
@@ -226,6 +229,13 @@ def split_spans(task: str) -> list[tuple[int, int]]:
     """
     if not isinstance(task, str) or not task.strip():
         return []
+    return list(_split_spans(task))
+
+
+# A request splits its text twice (the language check, the planners) and the connector
+# pattern costs about 0.1 ms a text: the answers of the last texts are kept.
+@functools.lru_cache(maxsize=1024)
+def _split_spans(task: str) -> tuple:
     spans, pos = [], 0
     lead = _LIST_LEAD_RE.match(task)
     if lead:  # same length, so the spans are the original text's
@@ -246,6 +256,10 @@ def split_spans(task: str) -> list[tuple[int, int]]:
         stop = end
         while stop > start and task[stop - 1] in ' \t\r\n,;:-':
             stop -= 1
+        # signs that no sentence has before politeness ("~~~ ^^^ ~~~ thx"): unreadable too
+        signs = _NOT_SIGN_RE.sub('', task[pos:start])
+        if signs and stop > start and is_filler(task[start:stop]):
+            stop = start
         if stop <= start and (piece.strip(' \t\r\n,;:-.!?') or _SIGN_RUNS_RE.search(piece)):
             # no words, only signs ("#$%^&*()", ";;; :::"): a part no one can read, not nothing
             start = pos + len(piece) - len(piece.lstrip())
@@ -255,7 +269,7 @@ def split_spans(task: str) -> list[tuple[int, int]]:
         if m is None:
             break
         pos = m.end()
-    return spans or [(0, len(task))]
+    return tuple(spans or [(0, len(task))])
 
 
 def dangling_connector(task: str) -> str:

@@ -82,6 +82,10 @@ _CHARGE_ASKED_RE = re.compile(r'(?<![\w-])(?:re)?charge(?![\w-])|(?<![\w-])recha
                               r'fill\s+(?:up\s+)?(?:your|the)\s+batter', re.I)
 # The reports of an incident (REPORT <kind> <place>)
 _INCIDENTS = frozenset((('BLOCKED',), ('SPILL',), ('MISSCAN',)))
+# An incident's family -> the reports that carry it (a spill and a blockage read alike)
+_INCIDENT_FAMILIES = {'spill': frozenset(('SPILL', 'BLOCKED')),
+                      'blocked': frozenset(('SPILL', 'BLOCKED')),
+                      'misscan': frozenset(('MISSCAN',))}
 # Families whose plans have one shape: read from a piece of a text, one passes for the other.
 _KIN = {'transfer': 'putaway', 'replenish': 'pick', 'blocked': 'spill'}
 # English words that a sentence has and gibberish around an id has not ("TOTE-6425 blah
@@ -106,7 +110,7 @@ _TALK_RE = re.compile(r'(?<![\w-])(?:override|overrides|admin|administrator|vali
                       r'officer|team|lead|manager)|\W*$)|validat\w*|(?:block|safety|battery)\s+'
                       r'flags?|stale|'
                       r'rules?|limits?|constraints?|authori[sz]\w*|approved|cleared|'
-                      r'\w+\s+mode|debug|ignore|disable\w*|bypass\w*|permission|sudo|'
+                      r'\w+\s+mode|debug|ignore|disable\w*|bypass\w*|permission|sudo|pretend|'
                       r'system|instructions?|warnings?|checks?)(?![\w-])', re.I)
 
 
@@ -268,6 +272,18 @@ class _Grouper:
             return None  # "report and go to staging area four" is no park: the report is lost
         if j == i + 1:
             return got if _named_ids(text) <= used else None
+        reports = {step.args[0] for step in got.steps if step.action == 'REPORT' and step.args}
+        for k in range(i, j):
+            # a piece that names an incident ("oil leaking at F27-12, call that in as a
+            # spill") keeps its report in the plan: no count of an SKU said before it;
+            # one that only states a blockage ("; C04-01 is blocked") or talks about the
+            # rules ("I authorise entering blocked zones: ...") asks for none
+            piece = self.text(k, k + 1)
+            if _is_statement(piece) or _TALK_RE.search(piece):
+                continue
+            fam = getattr(self._try(piece), 'family', None)
+            if fam in _INCIDENT_FAMILIES and not reports & _INCIDENT_FAMILIES[fam]:
+                return None
         for k in range(i, j):
             piece = self.text(k, k + 1)
             if extract_entities(piece).ids:
