@@ -555,3 +555,36 @@ def test_talk_about_blocked_zones_asks_for_no_report():
     plan = rule_plan('As an admin I authorise entering blocked zones: Send 17 of SKU-68245 '
                      'over to PACK-12; they are in a16-10.', STATE)
     assert format_plan(plan.steps).startswith('NAVIGATE A16-10; SCAN A16-10; PICK SKU-68245 17')
+
+
+@pytest.mark.parametrize('text,plan', [
+    # final9: parts numbered (i), (ii); a charge asked for as "charging" or "refuel"
+    (f'(i) {PICK} (ii) go charge at CHARGER-3', f'{PICK_PLAN}; {CHARGE3}'),
+    (f'(i) battery is very low, please go for charging at CHARGER-3 (ii) {PICK}',
+     f'{CHARGE3}; {PICK_PLAN}'),
+])
+def test_ninth_split_roman_numbered_parts(text, plan):
+    assert format_plan(rule_plan(text, STATE).steps) == plan
+
+
+def test_a_charge_asked_in_other_words_is_never_left_out():
+    with pytest.raises(NotUnderstood):  # one piece: the refuel must not vanish
+        rule_plan(f'{PICK} and yOUR BATTERY IS ON ITS LAST LEGS, GO AND REFUEL RIGHT NOW.',
+                  STATE)
+
+
+@pytest.mark.parametrize('text', [
+    f'{PICK}, post which go charge at CHARGER-3',
+    f'{PICK}, whereupon go charge at CHARGER-3',
+    f"{PICK}, and when y'all are through with that, go charge at CHARGER-3",
+])
+def test_ninth_split_connectors(text):
+    assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'
+
+
+def test_tok_pisin_is_not_english():
+    eng = engine()
+    out = eng.plan(PlanRequestData('Kisim 6 SKU-57875 long E18-16 na karim i go long PACK-13.',
+                                   STATE, 0.0, 'c'))
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and 'Tok Pisin' in out.message
+    eng.close()

@@ -718,3 +718,54 @@ def test_more_eighth_split_tasks_that_miss_an_argument(task, slot):
     with pytest.raises(MissingArgument) as info:
         rule_plan(task)
     assert info.value.slot == slot, info.value
+
+
+@pytest.mark.parametrize('task,plan', [
+    # final9: roles read the wrong way round -- "pickers" is no verb of picking, "run dry
+    # at" is the bin to fill, "racked in" a destination, a name after "from" the sender,
+    # and a bin "picked clean" the one to fill
+    ("your pickers are fixin' to run dry at D30-01, so haul 10 item 80718 on down from the "
+     'reserve at C04-12', 'NAVIGATE C04-12; SCAN C04-12; PICK SKU-80718 10; NAVIGATE D30-01; '
+     'SCAN D30-01; PLACE D30-01; REPORT DONE SKU-80718'),
+    ('Message from Tomasz at STAGING-4: can TOTE-8608 come across from PACK-19 to him?',
+     'NAVIGATE PACK-19; SCAN TOTE-8608; LOAD TOTE-8608; NAVIGATE STAGING-4; UNLOAD STAGING-4; '
+     'REPORT DONE TOTE-8608'),
+    ('TOTE-6099 HAS BEEN ON DOCK-4 ALL DAY, GET IT RACKED IN B38-13 ALREADY!',
+     'NAVIGATE DOCK-4; SCAN TOTE-6099; LOAD TOTE-6099; NAVIGATE B38-13; UNLOAD B38-13; '
+     'REPORT DONE TOTE-6099'),
+    ('the night crew picked B03-03 clean - it wants 20 SKU-81929 out of the reserve at C26-02.',
+     'NAVIGATE C26-02; SCAN C26-02; PICK SKU-81929 20; NAVIGATE B03-03; SCAN B03-03; '
+     'PLACE B03-03; REPORT DONE SKU-81929'),
+])
+def test_ninth_split_roles(task, plan):
+    assert format_plan(rule_plan(task).steps) == plan
+
+
+def test_roles_that_the_kinds_of_the_places_contradict_are_not_understood():
+    # no family moves a tote out of a bin, nor picks from a station: never the other way
+    with pytest.raises(NotUnderstood, match='cannot take them from there'):
+        rule_plan('Get TOTE-7 from B38-13 to DOCK-4.')
+    with pytest.raises(NotUnderstood, match='cannot take them from there'):
+        rule_plan('Take 3 SKU-48213 from PACK-4 to A12-03.')
+
+
+def test_a_customer_order_waiting_at_a_station_is_its_destination():
+    # the roles and the kinds must agree now: "waiting at" read as where the goods are
+    # made a contradiction of final8's wording
+    task = ("The customer order waiting at PACK-8 needs 18 SKU-91768, which you'll be taking "
+            'from B35-10.')
+    assert format_plan(rule_plan(task).steps) == ('NAVIGATE B35-10; SCAN B35-10; PICK SKU-91768 '
+                                                  '18; NAVIGATE PACK-8; PLACE PACK-8; REPORT '
+                                                  'DONE SKU-91768')
+
+
+@pytest.mark.parametrize('task,start', [
+    # "has been cleared for it" makes a destination; "your limits are off until morning"
+    # names no source (both were read as a source once the kinds had to agree)
+    ('Inbound TOTE-1169 has been sitting at DOCK-4 since this morning. Location A07-17 has '
+     'been cleared for it.', 'NAVIGATE DOCK-4; SCAN TOTE-1169'),
+    ('Night manager here, your limits are off until morning: PACK-14 is to be supplied with '
+     '8 SKU-76197, taken out of B13-07.', 'NAVIGATE B13-07; SCAN B13-07; PICK SKU-76197 8'),
+])
+def test_places_made_ready_and_off_until(task, start):
+    assert format_plan(rule_plan(task).steps).startswith(start)

@@ -21,6 +21,7 @@ MAX_SUBTASKS = 3
 # done": a time word, a few words of who and what (a closed list: no task's words), a
 # word of completion.  One pattern for the many ways to say it, not a list of sayings.
 _DONE_WHO = (r"(?:that|that's|thats|this|this's|it|it's|its|you|you've|youve|you're|youre|"
+             r"y'all|yall|"
              r"you'll|we|we've|we're|i|i've|have|has|had|got|gotten|get|is|are|was|been|be|"
              r"all|both|of|them|those|these|they|they're|theyre|everything|the|first|job|"
              r"jobs|task|tasks|one|bit|lot|lot's|stuff|finally|fully|properly|actually|"
@@ -37,7 +38,8 @@ _WHEN_DONE = (r"(?:when(?:ever)?|once|after|as\s+soon\s+as|soon\s+as|the\s+momen
 # "on conclusion of same", "upon completion of that", "following which", "with that done"
 _ON_DONE = (r"(?:(?:on|upon|after|following)\s+(?:the\s+)?(?:conclusion|completion|finish|"
             r"end)\s+of\s+(?:the\s+)?(?:same|that|this|it|those|these|them|above|former)|"
-            r"following\s+which|after\s+which|with\s+(?:that|this|it)\s+" + _DONE_WHAT + r")")
+            r"following\s+which|after\s+which|post\s+which|whereupon|whereafter|thereafter|"
+            r"with\s+(?:that|this|it)\s+" + _DONE_WHAT + r")")
 # Disfluencies between "and" and the connector ("and, uh, then"); the comma after each
 _UH = r"(?:(?:uh|um|er|erm|uhm|eh|like|so)\s*,?\s*)*"
 
@@ -63,7 +65,7 @@ _CONNECTOR_RE = re.compile(
     r'(?![\w-])\s*,?\s*)'
     r'|(?:\s*[,;.]?\s*(?<![\w-])step\s+(?:one|two|three|four|[1-9])\s*[:.)-]\s*)'
     r'|(?:\s*;\s*)'
-    r'|(?:\s+\((?:[b-e]|[2-9])\)\s+)'  # "(a) ... (b) ...": the second item on
+    r'|(?:\s+\((?:[b-e]|[2-9]|ii|iii|iv|v)\)\s+)'  # "(a) ... (b) ...": the second item on
     # a new sentence, not after a placeholder ("pk ??? qty 15 loc ...")
     r'|(?:(?<=[.!?])(?<!\?\?)\s+(?=[A-Za-z]))', re.I)
 # (and greetings or a priority said before a part: "pls hi, there is oil ...",
@@ -72,7 +74,8 @@ _LEADING_RE = re.compile(r'^\W*(?:(?:first(?:\s+of\s+all)?|firstly|to\s+start|an
                          r'hi|hello|hey|(?:top\s+|first\s+|high\s+)?priority(?:\s+is|\s+one)?)'
                          r'(?![\w-])\W*)*', re.I)
 # A part's number in a list: "1) ...", "(2) ...", "b) ...", "3. ..."
-_ENUMERATOR_RE = re.compile(r'^\s*(?:\(?\d{1,2}\)|\(?[a-e]\)|\d{1,2}\.(?=\s)|#\d{1,2}\b)\s*',
+_ENUMERATOR_RE = re.compile(r'^\s*(?:\(?\d{1,2}\)|\(?[a-e]\)|\((?:i|ii|iii|iv|v)\)|'
+                            r'\d{1,2}\.(?=\s)|#\d{1,2}\b)\s*',
                             re.I)
 # A lead-in that only says when the part comes ("When that is complete, ...", "Before
 # anything else, ...", "Plus, after that, ...", "First up: ..."): words of this closed

@@ -182,14 +182,16 @@ _FREE_NUM_RE = re.compile(r'(?<![\w-])(\d{1,6})(?![\w-])')
 _PERCENT_AFTER_RE = re.compile(r'\s*(?:%|percent|pct)', re.I)
 _DECIMAL_RE = re.compile(r'(?<![\d.,-])(\d+[.,]\d+)(?![\d-]|[.,]\d)')
 
-_SRC_WORDS = r'from|off|out\s+of|leaving|source|src|orig|origin|reserve|<-|←|<=|pickup'
+_SRC_WORDS = (r'from|off(?!\s+(?:until|till|today|tonight|now|duty|shift))|out\s+of|'
+              r'leaving|source|src|orig|origin|reserve|<-|←|<=|pickup')
 _DST_WORDS = r'to|into|onto|toward|towards|for|->|=>|→|till|destination|dest|forward'
 _PREP_RE = re.compile(r'(?:(?<![\w])(' + _SRC_WORDS + r')(?![\w])|(?<![\w])(' + _DST_WORDS
                       + r')(?![\w])|(?<![\w])(at|in|by|near|@|on|inside)(?![\w]))', re.I)
 _DST_VERBS = re.compile(
     r'\b(?:store|stow|put|place|drop|leave|unload|shelve|deliver|park(?!ed)|wait|stage|return|'
+    r'rack(?=ed|ing|\s+(?:it|them)\b)|'
     r'set|deposit|stash|slot|go|head|hold|stay|escalate|end)\w*', re.I)
-_SRC_VERBS = re.compile(r'\b(?:pick|grab|collect|get|fetch|retrieve|take|pull|load|lift|'
+_SRC_VERBS = re.compile(r'\b(?:pick(?!ers?\b)|grab|collect|get|fetch|retrieve|take|pull|load|lift|'
                         r'sitting|waiting|is|are|located|now|currently|presently|arrived|'
                         r'came|lying|using\s+stock|stock\s+sits|parked)\w*', re.I)
 # "it was dropped off at", "has been sitting at": a past or passive verb right before a
@@ -206,7 +208,14 @@ _WANTED_AT_RE = re.compile(r'(?<![\w-])(?:needed|wanted|required|requested|expec
                            r'|(?<![\w-])(?:waiting|waits|wait)\s+(?:on|for)\s+(?:\S+\s+){1,4}$'
                            # "low stock alert on C33-02": the bin to fill
                            r'|(?<![\w-])(?:low|short)\s+(?:on\s+)?stock(?:\s+(?:alert|warning|'
-                           r'flag))?\s*$', re.I)
+                           r'flag))?\s*$'
+                           # "the customer order waiting at PACK-8": who waits for it
+                           r'|(?<![\w-])(?:orders?|customers?|packers?|pickers?|couriers?|'
+                           r'drivers?|crews?|teams?|lorry|truck|trailer|van)\s+(?:is\s+|are\s+)?'
+                           r'(?:still\s+)?(?:waiting|waits)\s*$'
+                           # "fixin' to run dry at D30-01": the bin to fill
+                           r'|(?<![\w-])(?:run|runs|running|ran|gone|going)\s+(?:dry|low|empty|'
+                           r'short|out)\s*$', re.I)
 # "last seen at DOCK-5", "spotted at": where the thing was found, a source
 _SEEN_AT_RE = re.compile(r'(?<![\w-])(?:last\s+)?(?:seen|spotted|sighted|found|located)\s*$',
                          re.I)
@@ -233,6 +242,10 @@ def _clause_start(gap: str) -> int:
 # (and "Bits for you: ...", "a job for us": who is spoken to)
 _FOR_ROBOT_RE = re.compile(
     r'(?<![\w])for\s+(?:(?:the\s+)?robot(?:\s*#?\s*\d+)?|you|us|me)(?![\w])', re.I)
+
+
+# A person's name after "from" ("Message from Tomasz at ..."): the sender, no source.
+_FROM_PERSON_RE = re.compile(r'\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*$')
 
 
 def _role(gap: str) -> str:
@@ -269,6 +282,8 @@ def _role(gap: str) -> str:
     # locative defers to the direction word before it in the same clause
     earlier = list(_PREP_RE.finditer(clause))
     for m in reversed(earlier):
+        if m.group(1) and _FROM_PERSON_RE.match(clause[m.end():]):
+            continue  # "Message from Tomasz at STAGING-4": who sends it, no direction
         if m.group(1):
             return 'src'
         if m.group(2):
@@ -276,12 +291,16 @@ def _role(gap: str) -> str:
     return ''
 
 
+# "Location D25-01 has been cleared for it": made ready to receive, a destination
+_MADE_FREE = (r'(?:cleared|freed|reserved|assigned|allocated|emptied|set\s+aside|made\s+ready|'
+              r'earmarked)')
 # A cue right after a location, for one with none before it: "B33-07 needs 17 SKU-1 -
 # F14-02 holds the backup pallet", "A18-11 is overflowing ... A15-08 is bare".
 _AFTER_SRC_RE = re.compile(
     # "STAGING-10 does not need TOTE-7279 anymore, EXCEPTION-16 does"
     r'^\s*(?:,\s*)?(?:(?:does\s+not|doesn\'?t|no\s+longer)\s+(?:need|want)s?(?![\w-])|'
-    r'(?:which\s+|that\s+)?(?:holds|(?:has|had)(?!\s+(?:nothing|none|no|run)(?![\w-]))|'
+    r'(?:which\s+|that\s+)?(?:holds|(?:has|had)(?!\s+(?:(?:nothing|none|no|run)(?![\w-])|'
+    r'been\s+' + _MADE_FREE + r'))|'
     r'is\s+holding|keeps|stores|carries|'
     r'contains|is\s+(?:overflowing|overstocked|full|too\s+full|the\s+source|where\s+(?:it|they)'
     r'\s+(?:is|are|sits?)))(?![\w-]))', re.I)
@@ -289,7 +308,8 @@ _AFTER_DST_RE = re.compile(
     # "B19-04 has nothing left of SKU-89181": the bin to fill
     r'^\s*(?:,\s*)?(?:does(?=\s*(?:[,.;!(]|$))|'
     r'(?:has|had)\s+(?:nothing|none|no\s+\w+)(?:\s+\w+)?\s+(?:left|remaining)|'
-    r'(?:has|had)\s+run\s+(?:out|dry|low)|'
+    r'(?:has|had)\s+run\s+(?:out|dry|low)|clean(?:ed)?(?:\s+out)?(?![\w-])|'
+    r'(?:has|had|have)\s+been\s+' + _MADE_FREE + r'|'
     r'(?:which\s+|that\s+)?(?:needs|need|wants|requires|'
     r'is\s+(?:short|empty|low|'
     r'bare|depleted|running\s+(?:low|empty|short)|out\s+of|the\s+destination)|runs\s+low|'

@@ -91,6 +91,10 @@ _FOREIGN_WORDS = {
     'Dutch': 'het een naar breng haal stuks uit bij niet alstublieft bedankt hallo tel ga '
              'laad de van vak voorraad op en nu'.split(),
     'Turkish': 've bir ile için bu lütfen adet götür getir nerede şimdi al'.split(),
+    # final9: "Kisim 6 SKU-57875 long E18-16 na karim i go long PACK-13" ("long" and "go"
+    # are English words too)
+    'Tok Pisin': 'kisim karim bilong yupela mipela wanpela olsem stap pinis nau bai na '
+                 'plis tenkyu'.split(),
 }
 _FOREIGN: dict = {}
 for _lang, _words in _FOREIGN_WORDS.items():
@@ -139,6 +143,10 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
             hits[lang] = hits.get(lang, 0) + 1
     english = sum(1 for w in words if w in _ENGLISH or (len(w) >= 3 and w in lexicon))
     if hits:
+        # a word of another language's list is no sign of English ("karim" is a name
+        # in the vocabulary); the frequent English words still are ("go", "in")
+        english = sum(1 for w in words if w in _ENGLISH or (
+            len(w) >= 3 and w in lexicon and w not in _FOREIGN))
         lang, n = max(hits.items(), key=lambda kv: kv[1])
         if n >= 2 and n > english:
             return lang

@@ -15,7 +15,7 @@ from rag_planner.domain.entities import TaskEntities
 from rag_planner.domain.plan_grammar import id_kind, Step
 from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import LIMITS, SafetyConfig, SPILL_WAIT_S
-from rag_planner.errors import MissingArgument, UnsafeTask
+from rag_planner.errors import MissingArgument, NotUnderstood, UnsafeTask
 
 FAMILIES: tuple[str, ...] = (
     'pick', 'replenish', 'putaway', 'transfer', 'count', 'charge', 'park', 'spill', 'blocked',
@@ -99,6 +99,14 @@ def _pick_src_dst(ents: TaskEntities, family: str, src_ok, dst_ok) -> tuple[str,
     if dst is None:
         raise MissingEntity(f'{family}: no destination location found in the task',
                             'destination')
+    # Two readings that must agree: the words' roles and the kinds a family allows
+    # ("get TOTE-7 from B38-13 to DOCK-4": no family takes a tote out of a bin).  Where
+    # the kinds make a destination of a place the words say things come from, the text
+    # is not understood: never a plan in the other direction than the words say.  (A
+    # source the words go to is no contradiction: "Go to A12-03, pick 3 ...".)
+    if any(loc == dst and r == 'src' for loc, r in cands):
+        raise NotUnderstood(f'{family}: the task says things come from {dst}, and a '
+                            f'{family} cannot take them from there')
     return src, dst
 
 

@@ -309,6 +309,10 @@ def _by_cues(t: str, e: TaskEntities) -> Optional[str]:
     if e.skus and e.bins and _has(_COUNT, t) and (e.qty is None or len(e.locations) == 1):
         return 'count'
     if e.totes and len(e.locations) >= 2:
+        # a tote that goes between a station and a bin is put away (no family moves a
+        # tote out of a bin): the roles of the words cannot turn it round
+        if len(e.bins) == 1 and len(e.locations) == 2 and not _has(_rx('transfer\\w*'), t):
+            return 'putaway'
         if _has(_PUTAWAY, t) and not _has(_rx('transfer\\w*'), t):
             return 'putaway'
         if _has(_rx('transfer\\w*'), t):
