@@ -18,6 +18,7 @@ import functools
 import re
 from typing import Optional
 
+from rag_planner.domain.location_roles import negated, role_after, role_before
 from rag_planner.domain.plan_grammar import id_kind, is_location
 from rag_planner.domain.request import MAX_TASK_CHARS
 from rag_planner.domain.robot_state import normalize_location
@@ -182,163 +183,9 @@ _FREE_NUM_RE = re.compile(r'(?<![\w-])(\d{1,6})(?![\w-])')
 _PERCENT_AFTER_RE = re.compile(r'\s*(?:%|percent|pct)', re.I)
 _DECIMAL_RE = re.compile(r'(?<![\d.,-])(\d+[.,]\d+)(?![\d-]|[.,]\d)')
 
-_SRC_WORDS = (r'from|off(?!\s+(?:until|till|today|tonight|now|duty|shift))|out\s+of|'
-              r'leaving|source|src|orig|origin|reserve|<-|←|<=|pickup')
-_DST_WORDS = r'to|into|onto|toward|towards|for|->|=>|→|till|destination|dest|forward'
-_PREP_RE = re.compile(r'(?:(?<![\w])(' + _SRC_WORDS + r')(?![\w])|(?<![\w])(' + _DST_WORDS
-                      + r')(?![\w])|(?<![\w])(at|in|by|near|@|on|inside)(?![\w]))', re.I)
-_DST_VERBS = re.compile(
-    r'\b(?:store|stow|put|place|drop|leave|unload|shelve|deliver|park(?!ed)|wait|stage|return|'
-    r'rack(?=ed|ing|\s+(?:it|them)\b)|'
-    r'set|deposit|stash|slot|go|head|hold|stay|escalate|end)\w*', re.I)
-_SRC_VERBS = re.compile(r'\b(?:pick(?!ers?\b)|grab|collect|get|fetch|retrieve|take|pull|load|lift|'
-                        r'sitting|waiting|is|are|located|now|currently|presently|arrived|'
-                        r'came|lying|using\s+stock|stock\s+sits|parked)\w*', re.I)
-# "it was dropped off at", "has been sitting at": a past or passive verb right before a
-# bare locative says where the thing is now (a source), unless it says where it is
-# wanted ("is needed at PACK-3")
-_WHERE_IT_IS_RE = re.compile(
-    r"(?<![\w-])(?:(?:ended|ends|wound)\s+up|(?:was|were|been|is|are|got)\s+"
-    r"(?:just\s+|already\s+|still\s+)?"
-    r"(?!(?:needed|wanted|required|requested|expected|meant|due|scheduled|assigned|destined|"
-    r"headed|bound|supposed)\b)(?:[a-z]+ed|left|put|sent|set|brought|kept|held|stuck|sat)"
-    r"(?:\s+(?:off|down|up|over|aside|here|there))?)\s*(?:by\s+mistake\s*)?$", re.I)
-_WANTED_AT_RE = re.compile(r'(?<![\w-])(?:needed|wanted|required|requested|expected|due)\s*$'
-                           # "still waiting on TOTE-5 at PACK-3": someone awaits it there
-                           r'|(?<![\w-])(?:waiting|waits|wait)\s+(?:on|for)\s+(?:\S+\s+){1,4}$'
-                           # "low stock alert on C33-02": the bin to fill
-                           r'|(?<![\w-])(?:low|short)\s+(?:on\s+)?stock(?:\s+(?:alert|warning|'
-                           r'flag))?\s*$'
-                           # "the customer order waiting at PACK-8": who waits for it
-                           r'|(?<![\w-])(?:orders?|customers?|packers?|pickers?|couriers?|'
-                           r'drivers?|crews?|teams?|lorry|truck|trailer|van)\s+(?:is\s+|are\s+)?'
-                           r'(?:still\s+)?(?:waiting|waits)\s*$'
-                           # "fixin' to run dry at D30-01": the bin to fill
-                           r'|(?<![\w-])(?:run|runs|running|ran|gone|going)\s+(?:dry|low|empty|'
-                           r'short|out)\s*$', re.I)
-# "last seen at DOCK-5", "spotted at": where the thing was found, a source
-_SEEN_AT_RE = re.compile(r'(?<![\w-])(?:last\s+)?(?:seen|spotted|sighted|found|located)\s*$',
-                         re.I)
-# "fill E36-12 up with ...", "restock B02-05": the bin right after the verb is filled
-_FILL_VERB_RE = re.compile(r'(?<![\w-])(?:fill|refill|restock|replenish|top\s+up)\s*$', re.I)
-
 
 def _mask(text: str, start: int, end: int) -> str:
     return text[:start] + ' ' * (end - start) + text[end:]
-
-
-_CLAUSE_END_RE = re.compile(r'[,;.!?](?=\s)|[;!?]')
-
-
-def _clause_start(gap: str) -> int:
-    """Return where the last clause of ``gap`` starts (after its last , ; . ! or ?)."""
-    start = 0
-    for m in _CLAUSE_END_RE.finditer(gap):
-        start = m.end()
-    return start
-
-
-# "... for robot 7, <the next clause>": addresses the robot, marks no destination
-# (and "Bits for you: ...", "a job for us": who is spoken to)
-_FOR_ROBOT_RE = re.compile(
-    r'(?<![\w])for\s+(?:(?:the\s+)?robot(?:\s*#?\s*\d+)?|you|us|me)(?![\w])', re.I)
-
-
-# A person's name after "from" ("Message from Tomasz at ..."): the sender, no source.
-_FROM_PERSON_RE = re.compile(r'\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*$')
-
-
-def _role(gap: str) -> str:
-    last = None
-    gap = _FOR_ROBOT_RE.sub(' ', gap)
-    # only a direction word of the location's own clause: in "following on from that,
-    # pick bin C09-02 ..." the 'from' is about the task before, not about C09-02
-    for m in _PREP_RE.finditer(gap, _clause_start(gap)):
-        last = m
-    if last is None:
-        return 'dst' if _FILL_VERB_RE.search(gap) else ''
-    if last.group(1):
-        return 'src'
-    if last.group(2):
-        return 'dst'
-    before = gap[:last.start()]
-    clause = re.split(r'[,;.!?]', before)[-1]
-    if _WHERE_IT_IS_RE.search(clause) or _SEEN_AT_RE.search(clause):
-        return 'src'  # "it was dropped off at DOCK-16": where the thing is now
-    if _WANTED_AT_RE.search(clause):
-        return 'dst'  # "SKU-1 is needed at PACK-3"
-    # the verb nearest to the 'at' in its clause decides: "store it at" vs "sitting at"
-    # (not a verb of another clause: "Once that is out of the way, rack TOTE-5 in E22-04")
-    dv = [m.start() for m in _DST_VERBS.finditer(clause)]
-    # "is"/"are" says where a thing is only right before the locative ("TOTE-5 is at",
-    # "is still in"), not as the verb of the clause ("Priority is low stock alert on")
-    sv = [m.start() for m in _SRC_VERBS.finditer(clause)
-          if m.group(0).lower() not in ('is', 'are') or len(clause[m.end():].split()) <= 2]
-    if dv and (not sv or dv[-1] > sv[-1]):
-        return 'dst'
-    if sv:
-        return 'src'
-    # "from the upper reserve at B40-15", "a home for TOTE-3 in bin B16-03": a bare
-    # locative defers to the direction word before it in the same clause
-    earlier = list(_PREP_RE.finditer(clause))
-    for m in reversed(earlier):
-        if m.group(1) and _FROM_PERSON_RE.match(clause[m.end():]):
-            continue  # "Message from Tomasz at STAGING-4": who sends it, no direction
-        if m.group(1):
-            return 'src'
-        if m.group(2):
-            return 'dst'
-    return ''
-
-
-# "Location D25-01 has been cleared for it": made ready to receive, a destination
-_MADE_FREE = (r'(?:cleared|freed|reserved|assigned|allocated|emptied|set\s+aside|made\s+ready|'
-              r'earmarked)')
-# A cue right after a location, for one with none before it: "B33-07 needs 17 SKU-1 -
-# F14-02 holds the backup pallet", "A18-11 is overflowing ... A15-08 is bare".
-_AFTER_SRC_RE = re.compile(
-    # "STAGING-10 does not need TOTE-7279 anymore, EXCEPTION-16 does"
-    r'^\s*(?:,\s*)?(?:(?:does\s+not|doesn\'?t|no\s+longer)\s+(?:need|want)s?(?![\w-])|'
-    r'(?:which\s+|that\s+)?(?:holds|(?:has|had)(?!\s+(?:(?:nothing|none|no|run)(?![\w-])|'
-    r'been\s+' + _MADE_FREE + r'))|'
-    r'is\s+holding|keeps|stores|carries|'
-    r'contains|is\s+(?:overflowing|overstocked|full|too\s+full|the\s+source|where\s+(?:it|they)'
-    r'\s+(?:is|are|sits?)))(?![\w-]))', re.I)
-_AFTER_DST_RE = re.compile(
-    # "B19-04 has nothing left of SKU-89181": the bin to fill
-    r'^\s*(?:,\s*)?(?:does(?=\s*(?:[,.;!(]|$))|'
-    r'(?:has|had)\s+(?:nothing|none|no\s+\w+)(?:\s+\w+)?\s+(?:left|remaining)|'
-    r'(?:has|had)\s+run\s+(?:out|dry|low)|clean(?:ed)?(?:\s+out)?(?![\w-])|'
-    r'(?:has|had|have)\s+been\s+' + _MADE_FREE + r'|'
-    r'(?:which\s+|that\s+)?(?:needs|need|wants|requires|'
-    r'is\s+(?:short|empty|low|'
-    r'bare|depleted|running\s+(?:low|empty|short)|out\s+of|the\s+destination)|runs\s+low|'
-    r'ran\s+(?:out|low|dry)))(?![\w-])', re.I)
-
-
-def _role_after(after: str) -> str:
-    if _AFTER_SRC_RE.match(after):
-        return 'src'
-    if _AFTER_DST_RE.match(after):
-        return 'dst'
-    return ''
-
-
-_NEG_VERB_RE = re.compile(
-    r"(?:don'?t|do\s+not|never|must\s+not|mustn'?t)\s+(?:go|drive|enter|use|navigate|head|"
-    r"visit|move|stop|pass)\b(?:\s+[\w-]+){0,3}\s*$", re.I)
-_NEG_WORD_RE = re.compile(
-    r"(?<![\w'])(?:avoid|avoiding|skip|except|bypass|"
-    r"not(?!\s+(?:get|getting|be\s+able\s+to\s+get)\s+(?:past|through|by)\b)|"
-    r"instead\s+of|rather\s+than|"
-    r"(?:stay|stays|keep|keeping|steer)\s+(?:well\s+)?away\s+from)\s+(?:[\w-]+\s+){0,2}$",
-    re.I)
-
-
-def _negated(gap: str) -> bool:
-    """Return True when the clause right before a location negates it ("not PACK-3")."""
-    tail = re.split(r'[,;.!?()]', gap)[-1]
-    return bool(_NEG_VERB_RE.search(tail) or _NEG_WORD_RE.search(tail))
 
 
 def extract_entities(task: str) -> TaskEntities:
@@ -467,13 +314,13 @@ def _extract_entities(task: str) -> TaskEntities:
         if kind in ('bin', 'station'):
             gap = text[prev_end:start]
             prev_end = end
-            if _negated(gap):
+            if negated(gap):
                 excluded.append(eid)
                 continue
             locations.append(eid)
-            role = _role(gap)
+            role = role_before(gap)
             if not role:  # no cue before it: one right after it ("B33-07 needs ...")
-                role = _role_after(text[end:found[i + 1][0] if i + 1 < len(found) else None])
+                role = role_after(text[end:found[i + 1][0] if i + 1 < len(found) else None])
             roles.append(role)
         keep.append(item)
     found = keep
