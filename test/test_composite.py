@@ -102,6 +102,15 @@ def engine(**params):
     return PlanningEngine(PlannerConfig.from_dict(params))
 
 
+def served(*texts):
+    """Return the in-process server's answers to ``texts`` (robot_7's state)."""
+    eng = engine()
+    try:
+        return [eng.plan(PlanRequestData(text, STATE, 0.0, 'c')) for text in texts]
+    finally:
+        eng.close()
+
+
 def test_the_server_answers_every_part_or_refuses_naming_the_part():
     eng = engine()
     out = eng.plan(PlanRequestData(f'{PICK}, then go charge at CHARGER-3.', STATE, 0.0, 'c'))
@@ -475,12 +484,10 @@ def test_a_checklist_without_a_colon_is_one_task():
 def test_a_text_of_short_foreign_words_only_is_not_english():
     # final8: "Isao ny SKU ao amin'ny B40-06" (Malagasy) had no long word to weigh and was
     # planned as a count; jargon records of short words stay English
-    eng = engine()
-    out = eng.plan(PlanRequestData("Isao ny SKU-13099 ao amin'ny B40-06.", STATE, 0.0, 'c'))
+    out, record = served("Isao ny SKU-13099 ao amin'ny B40-06.",
+                         'PTWY TOTE-5344 SRC DOCK-15 LOC D29-06')
     assert out.error == ErrorCode.NOT_UNDERSTOOD and 'not in English' in out.message
-    out = eng.plan(PlanRequestData('PTWY TOTE-5344 SRC DOCK-15 LOC D29-06', STATE, 0.0, 'c'))
-    assert out.success, out.message
-    eng.close()
+    assert record.success, record.message
 
 
 def test_a_yes_no_question_with_an_id_joined_to_a_task_refuses_it():
@@ -503,11 +510,8 @@ def test_a_place_you_cannot_get_past_is_the_blocked_one(text, plan):
 
 
 def test_a_part_of_short_foreign_words_refuses_the_whole():
-    eng = engine()
-    out = eng.plan(PlanRequestData(f"{PICK}. Afterwards, isao ny SKU-02927 ao amin'ny F32-14!",
-                                   STATE, 0.0, 'c'))
+    out, = served(f"{PICK}. Afterwards, isao ny SKU-02927 ao amin'ny F32-14!")
     assert out.error == ErrorCode.NOT_UNDERSTOOD and 'not in English' in out.message
-    eng.close()
 
 
 def test_when_possible_before_a_part_is_no_question():
@@ -524,10 +528,8 @@ def test_when_possible_before_a_part_is_no_question():
     f"{PICK} then when thats done isao ny SKU-08299 ao amin'ny F25-09 thx.",
 ])
 def test_eighth_split_parts_that_are_no_task_refuse_the_whole(text):
-    eng = engine()
-    out = eng.plan(PlanRequestData(text, STATE, 0.0, 'c'))
+    out, = served(text)
     assert out.error == ErrorCode.NOT_UNDERSTOOD, (out.steps, out.message)
-    eng.close()
 
 
 @pytest.mark.parametrize('text', [
@@ -583,8 +585,5 @@ def test_ninth_split_connectors(text):
 
 
 def test_tok_pisin_is_not_english():
-    eng = engine()
-    out = eng.plan(PlanRequestData('Kisim 6 SKU-57875 long E18-16 na karim i go long PACK-13.',
-                                   STATE, 0.0, 'c'))
+    out, = served('Kisim 6 SKU-57875 long E18-16 na karim i go long PACK-13.')
     assert out.error == ErrorCode.NOT_UNDERSTOOD and 'Tok Pisin' in out.message
-    eng.close()

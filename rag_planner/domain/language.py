@@ -46,13 +46,15 @@ def task_language(task: str, lexicon: frozenset = frozenset()) -> tuple:
             pieces += [(c, 2) for c in _CLAUSE_RE.split(part) if c.strip()]
         for piece, unknown in pieces:
             language = foreign_language(piece, lexicon)
-            # (or no English word at all: "isao ny SKU-1 ao amin'ny B36-12"; two words
-            # around an id are enough: "nyeh nyeh STAGING-2 bzzt")
             has_ids = bool(extract_entities(piece).ids)
-            if has_ids and no_english_word(piece, lexicon, min_words=2) or language and (
-                    language != UNKNOWN_LANGUAGE or (
-                        has_ids and unknown_long_words(piece, lexicon) >= unknown)):
-                language = language or UNKNOWN_LANGUAGE
+            if language == UNKNOWN_LANGUAGE and not (
+                    has_ids and unknown_long_words(piece, lexicon) >= unknown):
+                language = ''
+            # no English word at all around an id: "isao ny SKU-1 ao amin'ny B36-12", and
+            # two words are enough ("nyeh nyeh STAGING-2 bzzt")
+            if not language and has_ids and no_english_word(piece, lexicon, min_words=2):
+                language = UNKNOWN_LANGUAGE
+            if language:
                 where = f'part {i}' if len(parts) > 1 else 'a clause'
                 return language, f'{where} ({piece.strip()[:40]!r})'
     return '', ''

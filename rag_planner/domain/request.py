@@ -141,7 +141,6 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
     for w in words:
         for lang in _FOREIGN.get(w, ()):
             hits[lang] = hits.get(lang, 0) + 1
-    english = sum(1 for w in words if w in _ENGLISH or (len(w) >= 3 and w in lexicon))
     if hits:
         # a word of another language's list is no sign of English ("karim" is a name
         # in the vocabulary); the frequent English words still are ("go", "in")

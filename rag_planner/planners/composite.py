@@ -94,9 +94,9 @@ _KIN = {'transfer': 'putaway', 'replenish': 'pick', 'blocked': 'spill'}
 _FUNCTION_WORD_RE = re.compile(r'(?<![\w-])(?:the|a|an|to|at|of|in|on|is|are|was|it|this|that|'
                                r'from|for|with|and|or|by|there|here|be|has|have|you|we|i)'
                                r'(?![\w-])', re.I)
-# (and a yes/no question: "Is SKU 80821 a hazardous item; following on from that, ...")
-# ("when possible: ..." is politeness, no question)
-# ("Please be advised: do we still stock ..."; a lead of a few words and a colon first)
+# A question: a wh-word or a yes/no start ("Is SKU 80821 a hazardous item; ...", "do we
+# still stock ..."), maybe after a lead and a colon ("Please be advised: ..."); "when
+# possible: ..." is politeness, no question.
 _QUESTION_RE = re.compile(r'^\W*(?:[A-Za-z]+(?:\s+[A-Za-z]+){0,3}\s*:\s*)?(?:what|where|which|who|'
                           r'whose|when(?!\s+(?:possible|convenient|you\s+(?:can|get|have)))|why|'
                           r'how|is|are|was|were|does|did|has|do\s+(?:we|you|they|i))(?![\w-])',

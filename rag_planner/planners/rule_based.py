@@ -228,6 +228,10 @@ _DISFLUENCY = re.compile(r'(?<![\w-])(?:uh|um|uhm|erm|er|hmm)(?![\w-])\s*,?\s*',
 _UNSAID_COUNT = _rx(r'(?:never|not|nobody|no\s+one|didn\'?t|did\s+not|don\'?t|do\s+not)\s+'
                     r'(?:said|say|says|told|tell|know|knows)\s+(?:me\s+|us\s+)?how\s+many',
                     r'(?:forget|forgot|forgotten|not\s+sure|no\s+idea|unsure|dunno)\s+how\s+many')
+# The word "transfer" itself (it wins over the kinds of the places)
+_TRANSFER_WORD = _rx(r'transfer\w*')
+# Goods counted without naming them ("11 items from A04-20 ...", "1 of the whatsit")
+_UNITS_WORD = _rx(r'items?', r'units?', r'pieces', r'pcs', r'cases', r'each', r'\d+\s+of')
 # A retry of a scan: a misscan that may miss its bin or its exception station
 _RESCAN = _rx(r're-?scan\w*', r'(?:scan|zap)\w*\s+(?:(?:it|them|(?:that|this|the)(?:\s+\w+)?)\s+)?'
               r'again', r'(?:another|a\s+second)\s+(?:\w+\s+)?(?:scan|crack|go|try|zap)',
@@ -261,8 +265,7 @@ def _classify(text: str, e: TaskEntities) -> tuple:
             e.bins or e.stations_of('exception'))):
         return 'misscan', True  # "rescan A36-04; if it still won't come up, escalate it"
     if e.qty is not None and e.bins and not e.skus and not e.totes and len(e.locations) >= 2 \
-            and _has(_rx(r'items?', r'units?', r'pieces', r'pcs', r'cases', r'each',
-                         r'\d+\s+of'), t):
+            and _has(_UNITS_WORD, t):
         # "11 items from A04-20 are to go to PACK-3": a move of goods that names none
         return ('pick' if any(id_kind(x) != 'bin' for x in e.locations) else 'replenish'), True
     if e.totes and e.locations:
@@ -311,11 +314,11 @@ def _by_cues(t: str, e: TaskEntities) -> Optional[str]:
     if e.totes and len(e.locations) >= 2:
         # a tote that goes between a station and a bin is put away (no family moves a
         # tote out of a bin): the roles of the words cannot turn it round
-        if len(e.bins) == 1 and len(e.locations) == 2 and not _has(_rx('transfer\\w*'), t):
+        if len(e.bins) == 1 and len(e.locations) == 2 and not _has(_TRANSFER_WORD, t):
             return 'putaway'
-        if _has(_PUTAWAY, t) and not _has(_rx('transfer\\w*'), t):
+        if _has(_PUTAWAY, t) and not _has(_TRANSFER_WORD, t):
             return 'putaway'
-        if _has(_rx('transfer\\w*'), t):
+        if _has(_TRANSFER_WORD, t):
             return 'transfer'
         dst = _destination_kind(e)
         return 'putaway' if dst == 'bin' else 'transfer'
