@@ -9,6 +9,7 @@ from rag_planner.domain.robot_state import RobotState
 from rag_planner.domain.safety import SafetyConfig, validate_plan
 from rag_planner.errors import MissingArgument, NotUnderstood, TooLong
 from rag_planner.params import PlannerConfig
+from rag_planner.planners.composite import question_piece
 from rag_planner.planners.rule_based import rule_plan
 from rag_planner.serving.engine import PlanningEngine
 from rag_planner.serving.request import PlanRequestData
@@ -587,3 +588,30 @@ def test_ninth_split_connectors(text):
 def test_tok_pisin_is_not_english():
     out, = served('Kisim 6 SKU-57875 long E18-16 na karim i go long PACK-13.')
     assert out.error == ErrorCode.NOT_UNDERSTOOD and 'Tok Pisin' in out.message
+
+
+@pytest.mark.parametrize('text', [
+    # final10: a question behind a connector no pattern knows is no clause of the task
+    f'{PICK}, and hot on its heels, what time is the fire drill tomorrow?',
+    f'{PICK} n thn who exactly is responsible for the vending machine',
+    f"Wey aye, does anyone knaa if the canteen's open, and hot on its heels, {PICK.lower()}",
+    f'{PICK}, an when dat done, is it true that Priya is moving to Paris',
+    f'Hey robot, do you have a mummy and a daddy, and hot on its heels, {PICK.lower()}',
+])
+def test_a_question_in_a_task_is_not_understood(text):
+    with pytest.raises(NotUnderstood, match='asks a question'):
+        rule_plan(text, STATE)
+
+
+@pytest.mark.parametrize('text', [
+    # requests, relative clauses and "when that is sorted" are no questions
+    'Sorry, I knocked a tin of paint over at B27-17 - could you flag it as a spill and '
+    'hover near STAGING-13?',
+    'I have been standing at PACK-4 all morning and my order still has not turned up, which '
+    'is frankly ridiculous - get 3 SKU-48213 out of A12-03 and over here now.',
+    f'{PICK}. Then, when that is sorted, go charge at CHARGER-3.',
+    "There's TOTE-55 on PACK-1 now, is it - take it over to PACK-6 now in a minute.",
+])
+def test_requests_and_clauses_are_no_questions(text):
+    assert question_piece(text) == ''
+    assert rule_plan(text, STATE).steps

@@ -769,3 +769,23 @@ def test_a_customer_order_waiting_at_a_station_is_its_destination():
 ])
 def test_places_made_ready_and_off_until(task, start):
     assert format_plan(rule_plan(task).steps).startswith(start)
+
+
+@pytest.mark.parametrize('task', [
+    # final10: the direction word nearest the bin decides, not a verb further back
+    # ("go 'ed and fill it ... from the reserve at C02-14": the reserve is the source)
+    "Ey la, C16-14 is dead empty, go 'ed and fill it with 6 SKU-09569 from the reserve at "
+    'C02-14, sound.',
+    "NEW JOB - EY LA, C16-14 IS DEAD EMPTY, GO 'ED AND FILL IT WITH 6 SKU-09569 FROM THE "
+    'RESERVE AT C02-14, SOUND.',
+])
+def test_tenth_split_the_nearest_direction_word_decides(task):
+    assert format_plan(rule_plan(task).steps) == (
+        'NAVIGATE C02-14; SCAN C02-14; PICK SKU-09569 6; NAVIGATE C16-14; SCAN C16-14; '
+        'PLACE C16-14; REPORT DONE SKU-09569')
+
+
+def test_a_verb_nearer_than_the_direction_word_still_decides():
+    # "take it from the dock and store it at B16-03": "store" is nearer to the bin
+    plan = rule_plan('Take TOTE-3 from DOCK-16 and store it at B16-03.')
+    assert format_plan(plan.steps).startswith('NAVIGATE DOCK-16; SCAN TOTE-3')

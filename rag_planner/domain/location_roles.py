@@ -101,21 +101,26 @@ def role_before(gap: str) -> str:
     # "is still in"), not as the verb of the clause ("Priority is low stock alert on")
     sv = [m.start() for m in _SRC_VERBS.finditer(clause)
           if m.group(0).lower() not in ('is', 'are') or len(clause[m.end():].split()) <= 2]
+    # "from the upper reserve at B40-15", "a home for TOTE-3 in bin B16-03": a bare
+    # locative defers to the direction word before it in the same clause, when that
+    # word is nearer than the clause's verb ("go 'ed and fill it with 6 SKU-1 from the
+    # reserve at C02-14": the reserve is where they come from, whatever "go" says)
+    direction, where = '', -1
+    for m in reversed(list(_PREP_RE.finditer(clause))):
+        if m.group(1) and _FROM_PERSON_RE.match(clause[m.end():]):
+            continue  # "Message from Tomasz at STAGING-4": who sends it, no direction
+        if m.group(1) and m.group(1).lower() == 'off':
+            continue  # "dropped off at PACK-4": a verb's particle, no direction
+        if m.group(1) or m.group(2):
+            direction, where = ('src' if m.group(1) else 'dst'), m.start()
+            break
+    if direction and where > max(dv + sv, default=-1):
+        return direction
     if dv and (not sv or dv[-1] > sv[-1]):
         return 'dst'
     if sv:
         return 'src'
-    # "from the upper reserve at B40-15", "a home for TOTE-3 in bin B16-03": a bare
-    # locative defers to the direction word before it in the same clause
-    earlier = list(_PREP_RE.finditer(clause))
-    for m in reversed(earlier):
-        if m.group(1) and _FROM_PERSON_RE.match(clause[m.end():]):
-            continue  # "Message from Tomasz at STAGING-4": who sends it, no direction
-        if m.group(1):
-            return 'src'
-        if m.group(2):
-            return 'dst'
-    return ''
+    return direction
 
 
 # "Location D25-01 has been cleared for it": made ready to receive, a destination
@@ -138,7 +143,8 @@ _AFTER_DST_RE = re.compile(
     r'(?:has|had)\s+run\s+(?:out|dry|low)|clean(?:ed)?(?:\s+out)?(?![\w-])|'
     r'(?:has|had|have)\s+been\s+' + _MADE_FREE + r'|'
     r'(?:which\s+|that\s+)?(?:needs|need|wants|requires|'
-    r'is\s+(?:short|empty|low|'
+    r'is\s+(?:(?:dead|bone|nearly|almost|completely|totally|practically|all\s+but)\s+)?'
+    r'(?:short|empty|low|'
     r'bare|depleted|running\s+(?:low|empty|short)|out\s+of|the\s+destination)|runs\s+low|'
     r'ran\s+(?:out|low|dry)))(?![\w-])', re.I)
 

@@ -114,6 +114,44 @@ _TALK_RE = re.compile(r'(?<![\w-])(?:override|overrides|admin|administrator|vali
                       r'\w+\s+mode|debug|ignore|disable\w*|bypass\w*|permission|sudo|pretend|'
                       r'system|instructions?|warnings?|checks?)(?![\w-])', re.I)
 
+# A question can hide behind a connector no pattern knows ("..., and hot on its heels,
+# what time is the fire drill tomorrow"): the text's pieces at its weak joins (a
+# punctuation mark, a dash, "and", "then", ...) are looked at one by one.
+_WEAK_JOIN_RE = re.compile(r'(?<=[,;:.!?])\s+|\s+-\s+|\s+(?=(?:and|an|n|then|thn|but|so|or)\s)',
+                           re.I)
+_INTERJECTION_RE = re.compile(r'^\W*(?:(?:and|an|n|then|thn|but|so|or|also|plus|oh|ok|okay|'
+                              r'right|hey|hi|hello|excuse\s+me|sorry|please|pls|like|robot)'
+                              r'(?![\w-])\W*)*', re.I)
+# A question of its own, id-free: a wh-word and its verb ("what time is", "who exactly
+# is"; not "when that is sorted"), or a verb and its subject ("is it true", "does anyone
+# know", "do you have a ..."); never a request ("could you flag it as a spill", "can you
+# stop there"), nor a relative clause (", which is frankly ridiculous"), nor talk of a
+# quantity ("; how many is still being confirmed").  On the texts of every subset but
+# the out-of-scope ones of dev, test and final2-10 (300 a subset) it found none.
+_VERB = r'(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)(?![\w-])'
+_OWN_QUESTION_RE = re.compile(
+    # "what time is", "who exactly is"; "when will", but not "when you are at the dock"
+    r'(?:(?:what|who|whose|why|how(?!\s+(?:many|much)))\s+(?:\w+\s+)?|(?:when|where)\s+)' +
+    _VERB +
+    r'(?!\s+(?:sorted|done|finished|complete|completed|over|through|wrapped|squared|ticked|'
+    r'behind))'
+    # "is it true", "does anyone know"; a modal asks for something ("could I trouble you
+    # to report ...", "can someone give that label another scan", "would it be possible")
+    r'|(?:is|are|was|were|does|did)\s+(?:i|we|they|it|there|'
+    r'anyone|anybody|someone|somebody|he|she)\s+\w+\s+\w+'
+    # "do you have", "do we still"; "do it even if ..." is an order
+    r'|do\s+(?:i|we|they|anyone|anybody|someone|somebody)\s+\w+\s+\w+'
+    r'|(?:is|are|was|were|does|did|do)\s+you\s+\w+\s+\w+', re.I)
+
+
+def question_piece(task: str) -> str:
+    """Return an id-free piece of ``task`` that is a question of its own, or ''."""
+    for piece in _WEAK_JOIN_RE.split(task):
+        if piece and _OWN_QUESTION_RE.match(_INTERJECTION_RE.sub('', piece)) \
+                and not _ID_TEXT_RE.search(piece) and not extract_entities(piece).ids:
+            return piece.strip()
+    return ''
+
 
 def refusal_in_part(exc: TaskRefused, index: int, part: str) -> TaskRefused:
     """Return ``exc`` (same type, slot, rule) with the part it is about named."""
@@ -418,6 +456,10 @@ def _covered(task: str, spans: list, planned: list) -> list:
     """
     if all(step.action == 'HALT' for _, plan in planned for step in plan.steps):
         return planned  # a stop ("Abort the pick at A12-03 and stop"): nothing is left to do
+    question = question_piece(task)
+    if question:  # no plan answers a question: the task is not what a plan can do
+        raise NotUnderstood(f'the task asks a question ({question[:48]!r}) that no plan '
+                            'answers')
     named = _named_ids(task)
     for a, b in spans:
         if _is_statement(task[a:b]):
@@ -435,4 +477,4 @@ def _covered(task: str, spans: list, planned: list) -> list:
     return planned
 
 
-__all__ = ['plan_parts', 'refusal_in_part']
+__all__ = ['plan_parts', 'question_piece', 'refusal_in_part']
