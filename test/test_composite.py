@@ -599,8 +599,14 @@ def test_tok_pisin_is_not_english():
     f'Hey robot, do you have a mummy and a daddy, and hot on its heels, {PICK.lower()}',
 ])
 def test_a_question_in_a_task_is_not_understood(text):
-    with pytest.raises(NotUnderstood, match='asks a question'):
+    assert question_piece(text)  # found whether or not a connector pattern knows the join
+    with pytest.raises(NotUnderstood):
         rule_plan(text, STATE)
+    # behind a join that no pattern knows, the question check is what refuses it
+    unknown = text.replace('hot on its heels', 'quick as a flash').replace(
+        'an when dat done', 'and quick as a flash').replace(' n thn ', ', quick as a flash, ')
+    with pytest.raises(NotUnderstood, match='asks a question'):
+        rule_plan(unknown, STATE)
 
 
 @pytest.mark.parametrize('text', [
@@ -615,3 +621,16 @@ def test_a_question_in_a_task_is_not_understood(text):
 def test_requests_and_clauses_are_no_questions(text):
     assert question_piece(text) == ''
     assert rule_plan(text, STATE).steps
+
+
+@pytest.mark.parametrize('text', [
+    # final10: "an"/"n" for "and", "dat" for "that", SMS "thn", "hot on its heels", "and
+    # to round off the match", "and to garnish"
+    f'{PICK}, an when dat done, go charge at CHARGER-3',
+    f'{PICK} n thn go charge at CHARGER-3',
+    f'{PICK}, and hot on its heels, go charge at CHARGER-3',
+    f'{PICK}, and to round off the match, go charge at CHARGER-3',
+    f'{PICK}, and to garnish, go charge at CHARGER-3',
+])
+def test_tenth_split_connectors(text):
+    assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'

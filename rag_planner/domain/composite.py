@@ -20,7 +20,8 @@ MAX_SUBTASKS = 3
 # "when you've got that behind you", "whenever that's squared away as well", "once thats
 # done": a time word, a few words of who and what (a closed list: no task's words), a
 # word of completion.  One pattern for the many ways to say it, not a list of sayings.
-_DONE_WHO = (r"(?:that|that's|thats|this|this's|it|it's|its|you|you've|youve|you're|youre|"
+_DONE_WHO = (r"(?:that|that's|thats|dat|dat's|dats|tht|this|dis|this's|it|it's|its|you|you've|"
+             r"youve|you're|youre|"
              r"y'all|yall|"
              r"you'll|we|we've|we're|i|i've|have|has|had|got|gotten|get|is|are|was|been|be|"
              r"all|both|of|them|those|these|they|they're|theyre|everything|the|first|job|"
@@ -31,7 +32,7 @@ _DONE_WHAT = (r"(?:done|finished|through|complete|completed|clear|sorted(?:\s+ou
               r"wrapped\s+up|out\s+of\s+the\s+way|dealt\s+with|taken\s+care\s+of|"
               r"over(?:\s+and\s+done\s+with)?|handled|in\s+the\s+bag|off\s+your\s+plate|"
               r"off\s+the\s+list|finished\s+up|all\s+set|seen\s+to|put\s+to\s+bed)")
-_WHEN_DONE = (r"(?:when(?:ever)?|once|after|as\s+soon\s+as|soon\s+as|the\s+moment)\s+"
+_WHEN_DONE = (r"(?:when(?:ever)?|wen|once|after|aftr|as\s+soon\s+as|soon\s+as|the\s+moment)\s+"
               r"(?:" + _DONE_WHO + r"\s+){1,5}" + _DONE_WHAT +
               r"(?:\s+(?:with\s+|of\s+)?(?:that|it|this|them|those))?"
               r"(?:\s+(?:as\s+well|too|and\s+all))?")
@@ -45,9 +46,12 @@ _UH = r"(?:(?:uh|um|er|erm|uhm|eh|like|so)\s*,?\s*)*"
 
 # Between two parts; each alternative eats the comma or "and" before it.
 _CONNECTOR_RE = re.compile(
-    r'(?:\s*[,;]?\s*(?<![\w-])(?:and\s*,?\s*' + _UH + r')?(?:' + _WHEN_DONE + '|' + _ON_DONE +
+    r'(?:\s*[,;]?\s*(?<![\w-])(?:(?:and|an|n)\s*,?\s*' + _UH + r')?(?:' + _WHEN_DONE + '|' +
+    _ON_DONE +
+    # "hot on its heels", "hard on the heels of that": right after
+    r'|(?:hot|hard|close)\s+on\s+(?:its|the|their)\s+heels(?:\s+of\s+(?:that|it|this))?'
     r'|(?:the\s+)?(?:final|last)\s+(?:bit|thing|job|task|one|step|item)\s+(?:is|will\s+be)(?=\s)'
-    r'|then|after\s+that|afterwards|after\s+this|'
+    r'|then|thn|after\s+that|afterwards|after\s+this|'
     r'finally|lastly|last\s+of\s+all|next(?=\s*,)|followed\s+by|subsequently|once\s+finished|'
     r'(?:as\s+soon\s+as|once|when|after)\s+(?:that\s+is|that\'s|you\s+are|you\'re|you\s+have|'
     r'you\'ve|it\s+is|it\'s|both\s+(?:of\s+(?:those|them|these)\s+)?are|(?:those|these|they)\s+'
@@ -55,6 +59,9 @@ _CONNECTOR_RE = re.compile(
     r'(?:\s+(?:with\s+|of\s+)?(?:that|it|this|them|those))?|'
     r'the\s+moment\s+(?:that\'s|that\s+is|it\'s|it\s+is)\s+(?:done|finished)|'
     r'and\s+after(?=\s*,)|(?:and\s+)?to\s+round\s+(?:it|things)\s+off|'
+    # "and to round off the match,", "and to garnish,", "and to top it all off,"
+    r'and\s+to\s+(?:round\s+off|finish\s+off|top\s+(?:it|things)(?:\s+all)?\s+off|'
+    r'garnish|close|end)(?:\s+(?:the|this|that)\s+\w+)?(?=\s*,)|'
     r'(?:once|when|after)\s+(?:finished|done|completed?)|'
     r'at\s+the\s+very\s+end|(?:at\s+the\s+end|to\s+finish(?:\s+(?:off|up))?)(?=\s*,)|'
     r'following\s+on\s+from\s+that|upon\s+completion|having\s+done\s+that|later\s+on(?=\s*,)|'
