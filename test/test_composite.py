@@ -634,3 +634,14 @@ def test_requests_and_clauses_are_no_questions(text):
 ])
 def test_tenth_split_connectors(text):
     assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'
+
+
+@pytest.mark.parametrize('task', [
+    # final10: Hawaiian and Wolof around ids; their short words ("mai", "def", "ko") are
+    # in the vocabulary, but not among its frequent short words
+    'E lawe i ka pahu TOTE-5435 mai DOCK-16 a i PACK-19.',
+    'Jel TOTE-5435 ci DOCK-16 te def ko ci etaseer B01-01.',
+])
+def test_short_words_of_other_languages_are_no_english(task):
+    out, = served(task)
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and 'not in English' in out.message

@@ -23,10 +23,16 @@ from rag_planner.retrieval.embedder import extract_tokenizer, ModelLoadError
 # pieces of other languages ("amin", "ao" of Malagasy).  On dev, test and final2-8 no
 # in-scope text has only words above it (measured with the out-of-scope texts).
 FREQUENT_RANK = 20000
+# Short words collide most across languages ("mai", "def", "ko" of Hawaiian and Wolof
+# rank 12,849-14,736; "bin" 8,026, "box" 3,482): one of three letters or fewer is
+# common English below this rank only.
+SHORT_FREQUENT_RANK = 10000
+SHORT_LETTERS = 3
 
 
 class Lexicon(frozenset):
-    """The lexicon's words; ``frequent``: those below FREQUENT_RANK and the domain's."""
+    """The lexicon's words; ``frequent``: those below FREQUENT_RANK (short ones below
+    SHORT_FREQUENT_RANK) and the domain's."""
 
     frequent: frozenset = frozenset()
 
@@ -41,8 +47,9 @@ def english_words() -> frozenset:
         raise ModelLoadError(f'cannot read the vocabulary of {path}: {exc}') from exc
     words = {w for w in vocab if w.isascii() and w.isalpha() and not w.startswith('##')}
     lexicon = Lexicon(words | DOMAIN_WORDS)
-    lexicon.frequent = frozenset({w for w in words if vocab[w] < FREQUENT_RANK} | DOMAIN_WORDS)
+    lexicon.frequent = frozenset({w for w in words if vocab[w] < (
+        SHORT_FREQUENT_RANK if len(w) <= SHORT_LETTERS else FREQUENT_RANK)} | DOMAIN_WORDS)
     return lexicon
 
 
-__all__ = ['english_words', 'FREQUENT_RANK', 'Lexicon']
+__all__ = ['english_words', 'FREQUENT_RANK', 'Lexicon', 'SHORT_FREQUENT_RANK']
