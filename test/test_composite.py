@@ -645,3 +645,13 @@ def test_tenth_split_connectors(text):
 def test_short_words_of_other_languages_are_no_english(task):
     out, = served(task)
     assert out.error == ErrorCode.NOT_UNDERSTOOD and 'not in English' in out.message
+
+
+@pytest.mark.parametrize('text', [
+    # final10: a greeting of two words and thanks for the robot's cooperation are filler
+    f'Quick one: wah gwaan! {PICK}.',
+    f'{PICK}. Thank you for your cooperation (high priority)',
+    f'{PICK}. Many thanks in advance for your help!',
+])
+def test_tenth_split_greetings_and_thanks_are_filler(text):
+    assert format_plan(rule_plan(text, STATE).steps) == PICK_PLAN

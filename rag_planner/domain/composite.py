@@ -124,7 +124,11 @@ _FILLER_WORDS = frozenset(
     'high priority when get a chance if can possible much appreciated ty robot for sure '
     'appreciate it good job done that is all hey hi hello next task quick one new job heads '
     'up plus additionally besides ta ty tq thanx tks hiya over k kk team everyone sorry '
-    'checklist'.split())
+    'checklist howdy wotcha yo ahoy greetings morning evening afternoon'.split())
+# Greetings of more than one word: "wah gwaan", "ey up", "g'day"
+_GREETING_RE = re.compile(r"(?<![\w-])(?:wah\s+gwaan|wha\s+gwan|ey\s+up|g'day(?:\s+mate)?|"
+                          r"top\s+of\s+the\s+morning|good\s+(?:morning|afternoon|evening|day))"
+                          r"(?![\w-])", re.I)
 # Courtesy phrases of more words than the filler words should carry alone ("no" or "are"
 # by themselves are no politeness): "(no rush)", "over and out", "as soon as you are free".
 _COURTESY_RE = re.compile(r"(?<![\w-])(?:no\s+(?:rush|hurry)|over\s+and\s+out|"
@@ -133,7 +137,12 @@ _COURTESY_RE = re.compile(r"(?<![\w-])(?:no\s+(?:rush|hurry)|over\s+and\s+out|"
                           r"some|two|three|a\s+couple)\s+(?:more\s+)?(?:jobs|tasks|things)"
                           r"(?:\s+for\s+you)?|"
                           r"(?:as\s+soon\s+as|whenever|when)\s+you(?:'re|\s+are)\s+"
-                          r"(?:free|ready|able))(?![\w-])", re.I)
+                          r"(?:free|ready|able)|"
+                          # "Thank you for your cooperation", "many thanks for your help"
+                          r"(?:(?:many\s+)?thanks|thank\s+you)(?:\s+(?:very|so)\s+much)?\s+"
+                          r"(?:in\s+advance\s+)?for\s+(?:all\s+)?(?:your|the)\s+(?:kind\s+)?"
+                          r"(?:co-?operation|help|patience|time|understanding|assistance|support|"
+                          r"hard\s+work|efforts?|attention))(?![\w-])", re.I)
 # "Nothing else for you tonight": tells the robot no task (the task comes in another part).
 _NOTHING_ELSE_RE = re.compile(r"(?<![\w-])(?:nothing\s+(?:else|more)|that'?s\s+(?:all|it)|"
                               r"no\s+(?:more|other)\s+(?:tasks?|jobs?|work))"
@@ -177,7 +186,7 @@ def is_filler(part: str) -> bool:
     if _REFERENCE_RE.match(part) or _is_sign_off(part):
         return True
     had_words = bool(_WORD_RE.search(part))
-    part = _COURTESY_RE.sub(' ', _NOTHING_ELSE_RE.sub(' ', part))
+    part = _GREETING_RE.sub(' ', _COURTESY_RE.sub(' ', _NOTHING_ELSE_RE.sub(' ', part)))
     words = _WORD_RE.findall(part.lower())
     # signs beyond punctuation ("Couple of jobs for you. --== ==--") are no politeness
     rest = re.sub(r"[A-Za-z]+(?:'[a-z]+)?|\d+|\s|[.,!?;:'\"()\-]", '', part)

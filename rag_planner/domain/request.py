@@ -9,6 +9,8 @@ when every stage may look at it.
 import re
 import unicodedata
 
+from rag_planner.domain.sms_words import spell_out
+
 from rag_planner.domain.robot_state import check_state
 
 # The longest task text any stage reads (the plan library holds the same limit);
@@ -40,10 +42,12 @@ def normalize_task(task: str) -> str:
     NFKC folds compatibility forms (full-width ``ＳＫＵ－４８２１３``, ligatures) into
     the plain ones; format characters (category Cf: zero-width spaces and joiners, the
     word joiner, BOM, soft hyphen, bidi controls) carry no meaning and would hide an id
-    from every parser (``SKU-48\u200b213``).
+    from every parser (``SKU-48\u200b213``).  Task words written without their vowels
+    are spelled out ("prk n STAGING-19" -> "park n STAGING-19"; ``domain.sms_words``).
     """
     text = unicodedata.normalize('NFKC', task)
-    return ''.join(ch for ch in text if unicodedata.category(ch) != 'Cf')
+    text = ''.join(ch for ch in text if unicodedata.category(ch) != 'Cf')
+    return spell_out(text, _KNOWN_WORDS)
 
 
 _TOKEN_RE = re.compile(r'[^\s,;:!?()\[\]{}"\'/]+')
@@ -116,6 +120,8 @@ DOMAIN_WORDS = frozenset(
     'putaway putaways replenish replenished replenishment standby forklift unscannable '
     'refill refilled stocktake stocktaking recount cordoned ptwy src dst dest loc '
     'fallback chg req xfer pickface rpl replen blk rpt obstr pk cnt tkt'.split())
+# Words the planner reads as they are: never spelled out as a text message's
+_KNOWN_WORDS = DOMAIN_WORDS | _ENGLISH
 
 
 UNKNOWN_WORDS_SHARE = 0.5  # more than this share of a task's words unknown: not English
