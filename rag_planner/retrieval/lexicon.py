@@ -31,15 +31,19 @@ SHORT_LETTERS = 3
 
 
 class Lexicon(frozenset):
-    """The lexicon's words; ``frequent``: those below FREQUENT_RANK (short ones below
-    SHORT_FREQUENT_RANK) and the domain's."""
+    """The lexicon's words; ``frequent``: the common ones (see english_words)."""
 
     frequent: frozenset = frozenset()
 
 
 @functools.lru_cache(maxsize=1)
 def english_words() -> frozenset:
-    """Return the lexicon; raise ModelLoadError when the tokenizer cannot be read."""
+    """
+    Return the lexicon; raise ModelLoadError when the tokenizer cannot be read.
+
+    Its ``frequent`` words rank below FREQUENT_RANK, those of SHORT_LETTERS letters or
+    fewer below SHORT_FREQUENT_RANK; the domain's words are in both.
+    """
     path = extract_tokenizer()
     try:
         vocab = json.loads(path.read_text(encoding='utf-8'))['model']['vocab']
