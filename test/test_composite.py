@@ -655,3 +655,40 @@ def test_short_words_of_other_languages_are_no_english(task):
 ])
 def test_tenth_split_greetings_and_thanks_are_filler(text):
     assert format_plan(rule_plan(text, STATE).steps) == PICK_PLAN
+
+
+@pytest.mark.parametrize('text', [
+    # final11: a line break, an arrow between clauses, a telegram's STOP THEN, "off the
+    # back of that", bullets on lines of their own
+    f'{PICK}\ngo charge at CHARGER-3',
+    f'{PICK} --> go charge at CHARGER-3',
+    f'{PICK} STOP THEN go charge at CHARGER-3',
+    f'{PICK}, and off the back of that, go charge at CHARGER-3',
+    f'Jobs:\n* {PICK}\n* go charge at CHARGER-3',
+])
+def test_eleventh_split_connectors(text):
+    assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'
+
+
+def test_an_arrow_between_places_and_a_lower_case_stop_then_join_nothing():
+    assert split_parts('Move TOTE-55 from PACK-1 --> PACK-6') == [
+        'Move TOTE-55 from PACK-1 --> PACK-6']
+    # "stop then" in words is a stop and a "then", never a connector that swallows it
+    assert split_parts('Robot stop then wait for me') == ['Robot stop', 'wait for me']
+
+
+@pytest.mark.parametrize('text', [
+    # final11: "Execute", "acknowledge" after an order are assent, not a part; a long
+    # arrow before a place is a direction
+    f'{PICK}. Execute.',
+    f'{PICK}. Execute for robot 7',
+    f'{PICK}, acknowledge.',
+])
+def test_eleventh_split_words_of_assent_are_filler(text):
+    assert format_plan(rule_plan(text, STATE).steps) == PICK_PLAN
+
+
+def test_a_long_arrow_before_a_place_is_a_direction():
+    assert split_parts('CHG REQ --> charger 20') == ['CHG REQ --> charger 20']
+    assert format_plan(rule_plan('CHG REQ -> charger 20', STATE).steps) == (
+        'NAVIGATE CHARGER-20; CHARGE CHARGER-20')

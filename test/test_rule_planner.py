@@ -789,3 +789,17 @@ def test_a_verb_nearer_than_the_direction_word_still_decides():
     # "take it from the dock and store it at B16-03": "store" is nearer to the bin
     plan = rule_plan('Take TOTE-3 from DOCK-16 and store it at B16-03.')
     assert format_plan(plan.steps).startswith('NAVIGATE DOCK-16; SCAN TOTE-3')
+
+
+@pytest.mark.parametrize('task,start', [
+    # final11: "unto" is a direction; the place the robot goes to and takes things at is
+    # the source; "C14-04's bare" is the bin to fill
+    ('Hie thee to PACK-2, take up TOTE 2130, and bear it unto STAGING-10 with all good '
+     'speed.', 'NAVIGATE PACK-2; SCAN TOTE-2130'),
+    ("Oi bruv, C14-04's bare, innit - nip up to C28-18 and fetch down five SKU#95383 to "
+     'fill it, sharpish', 'NAVIGATE C28-18; SCAN C28-18; PICK SKU-95383 5; NAVIGATE C14-04'),
+    # ... unless the words say where from
+    ('Take 3 SKU-48213 to PACK-4 and pick them from A12-03', 'NAVIGATE A12-03; SCAN A12-03'),
+])
+def test_eleventh_split_roles(task, start):
+    assert format_plan(rule_plan(task).steps).startswith(start)

@@ -65,6 +65,7 @@ _CONNECTOR_RE = re.compile(
     r'(?:once|when|after)\s+(?:finished|done|completed?)|'
     r'at\s+the\s+very\s+end|(?:at\s+the\s+end|to\s+finish(?:\s+(?:off|up))?)(?=\s*,)|'
     r'following\s+on\s+from\s+that|upon\s+completion|having\s+done\s+that|later\s+on(?=\s*,)|'
+    r'off\s+the\s+back\s+of\s+(?:that|this|it)|'
     r'(?:and\s+)?as\s+the\s+(?:closing|final|last)\s+(?:job|task)|'
     r'(?:and\s+)?last\s+of\s+the\s+lot|'
     r'(?:the\s+)?(?:job|task)\s+after\s+that\s*:|(?:the\s+)?last\s+(?:job|task)\s+of\s+the\s+'
@@ -74,7 +75,15 @@ _CONNECTOR_RE = re.compile(
     r'|(?:\s*;\s*)'
     r'|(?:\s+\((?:[b-e]|[2-9]|ii|iii|iv|v)\)\s+)'  # "(a) ... (b) ...": the second item on
     # a new sentence, not after a placeholder ("pk ??? qty 15 loc ...")
-    r'|(?:(?<=[.!?])(?<!\?\?)\s+(?=[A-Za-z]))', re.I)
+    r'|(?:(?<=[.!?])(?<!\?\?)\s+(?=[A-Za-z]))'
+    # a line break between two lines of words; a long arrow between two clauses (not
+    # before a place: "DOCK-2 --> PACK-6", "CHG REQ --> charger 20"; "->" is a direction
+    # only); a telegram's "STOP THEN"
+    r'|(?:[ \t]*[,;]?[ \t]*(?<=\S)[ \t]*(?:\r?\n)+[ \t]*(?:[-*\u2022][ \t]+)?(?=[A-Za-z]))'
+    r'|(?:\s+-->\s+(?!(?:charg\w*|dock|pack\w*|staging|exception\w*|bin|station|tote|sku|'
+    r'aisle|zone|area|reserve|forward|pick\s+face|location)(?![\w-]))'
+    r'(?=[A-Za-z]+(?:\'[a-z]+)?[\s,]))'
+    r'|(?:\s+(?-i:STOP\s+THEN)\s+)', re.I)
 # (and greetings or a priority said before a part: "pls hi, there is oil ...",
 # "Priority is wMS EVENT putaway_task; ...")
 _LEADING_RE = re.compile(r'^\W*(?:(?:first(?:\s+of\s+all)?|firstly|to\s+start|and|also|pls|plz|'
@@ -124,7 +133,9 @@ _FILLER_WORDS = frozenset(
     'high priority when get a chance if can possible much appreciated ty robot for sure '
     'appreciate it good job done that is all hey hi hello next task quick one new job heads '
     'up plus additionally besides ta ty tq thanx tks hiya over k kk team everyone sorry '
-    'checklist howdy wotcha yo ahoy greetings morning evening afternoon'.split())
+    'checklist howdy wotcha yo ahoy greetings morning evening afternoon '
+    # orders' and radio's words of assent: "... deliver them to PACK 3. Execute."
+    'execute acknowledge roger wilco'.split())
 # Greetings of more than one word: "wah gwaan", "ey up", "g'day"
 _GREETING_RE = re.compile(r"(?<![\w-])(?:wah\s+gwaan|wha\s+gwan|ey\s+up|g'day(?:\s+mate)?|"
                           r"top\s+of\s+the\s+morning|good\s+(?:morning|afternoon|evening|day))"

@@ -18,7 +18,7 @@ import functools
 import re
 from typing import Optional
 
-from rag_planner.domain.location_roles import negated, role_after, role_before
+from rag_planner.domain.location_roles import negated, role_after, role_before, taken_there
 from rag_planner.domain.plan_grammar import id_kind, is_location
 from rag_planner.domain.request import MAX_TASK_CHARS
 from rag_planner.domain.robot_state import normalize_location
@@ -319,8 +319,11 @@ def _extract_entities(task: str) -> TaskEntities:
                 continue
             locations.append(eid)
             role = role_before(gap)
+            after = text[end:found[i + 1][0] if i + 1 < len(found) else None]
             if not role:  # no cue before it: one right after it ("B33-07 needs ...")
-                role = role_after(text[end:found[i + 1][0] if i + 1 < len(found) else None])
+                role = role_after(after)
+            elif role == 'dst' and taken_there(after):
+                role = 'src'  # "go to C28-18 and fetch down five ...": taken from there
             roles.append(role)
         keep.append(item)
     found = keep

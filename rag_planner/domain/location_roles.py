@@ -14,7 +14,7 @@ import re
 
 _SRC_WORDS = (r'from|off(?!\s+(?:until|till|today|tonight|now|duty|shift))|out\s+of|'
               r'leaving|source|src|orig|origin|reserve|<-|←|<=|pickup')
-_DST_WORDS = r'to|into|onto|toward|towards|for|->|=>|→|till|destination|dest|forward'
+_DST_WORDS = r'to|into|onto|unto|toward|towards|for|->|=>|→|till|destination|dest|forward'
 _PREP_RE = re.compile(r'(?:(?<![\w])(' + _SRC_WORDS + r')(?![\w])|(?<![\w])(' + _DST_WORDS
                       + r')(?![\w])|(?<![\w])(at|in|by|near|@|on|inside)(?![\w]))', re.I)
 _DST_VERBS = re.compile(
@@ -143,10 +143,23 @@ _AFTER_DST_RE = re.compile(
     r'(?:has|had)\s+run\s+(?:out|dry|low)|clean(?:ed)?(?:\s+out)?(?![\w-])|'
     r'(?:has|had|have)\s+been\s+' + _MADE_FREE + r'|'
     r'(?:which\s+|that\s+)?(?:needs|need|wants|requires|'
-    r'is\s+(?:(?:dead|bone|nearly|almost|completely|totally|practically|all\s+but)\s+)?'
+    r'(?:is|\'s)\s+(?:(?:dead|bone|nearly|almost|completely|totally|practically|all\s+but)\s+)?'
     r'(?:short|empty|low|'
     r'bare|depleted|running\s+(?:low|empty|short)|out\s+of|the\s+destination)|runs\s+low|'
     r'ran\s+(?:out|low|dry)))(?![\w-])', re.I)
+
+
+# "nip up to C28-18 and fetch down five ...", "hie thee to PACK-2, take up TOTE-5": the
+# place the robot goes to is where it takes things from (unless the words name where
+# from: "take 3 SKU-1 to PACK-4 and pick them from A12-03")
+_TAKE_THERE_RE = re.compile(r'^\s*,?\s*(?:and\s+)?(?:then\s+)?(?:fetch|take|grab|collect|pick|'
+                            r'pull|load|lift|retrieve|scoop)(?![\w-])'
+                            r'(?![^,.;]*(?<![\w-])(?:from|out\s+of|off)(?![\w-]))', re.I)
+
+
+def taken_there(after: str) -> bool:
+    """Return True when the words right after a place say things are taken there."""
+    return bool(_TAKE_THERE_RE.match(after))
 
 
 def role_after(after: str) -> str:
@@ -175,4 +188,4 @@ def negated(gap: str) -> bool:
     return bool(_NEG_VERB_RE.search(tail) or _NEG_WORD_RE.search(tail))
 
 
-__all__ = ['negated', 'role_after', 'role_before']
+__all__ = ['negated', 'role_after', 'role_before', 'taken_there']
