@@ -692,3 +692,12 @@ def test_a_long_arrow_before_a_place_is_a_direction():
     assert split_parts('CHG REQ --> charger 20') == ['CHG REQ --> charger 20']
     assert format_plan(rule_plan('CHG REQ -> charger 20', STATE).steps) == (
         'NAVIGATE CHARGER-20; CHARGE CHARGER-20')
+
+
+def test_seconds_before_a_new_sentence_end_it():
+    # "for 45 s. After you wrap that up, ...": a sentence end (the "v." of "scanner v."
+    # is none)
+    text = ('A pallet of juice cartons burst open at F37-02. Please report the spill and '
+            f'stay at STAGING-11 for 45 s. After you wrap that up, {PICK.lower()}')
+    assert format_plan(rule_plan(text, STATE).steps) == (
+        f'REPORT SPILL F37-02; NAVIGATE STAGING-11; WAIT 45; {PICK_PLAN}')

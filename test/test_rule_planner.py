@@ -803,3 +803,23 @@ def test_a_verb_nearer_than_the_direction_word_still_decides():
 ])
 def test_eleventh_split_roles(task, start):
     assert format_plan(rule_plan(task).steps).startswith(start)
+
+
+@pytest.mark.parametrize('task,plan', [
+    # final11: a manifest's consignee is the destination (after "ORDERS FROM HQ"); a
+    # stage direction's "powers down" at a staging area is a park; "will not be read" is
+    # a misscan; "v." is an abbreviation, no sentence end
+    ('ORDERS FROM HQ: MANIFEST // consignee: PACK-15 // goods: SKU-75223, 3 pieces // '
+     'loaded at: C21-09', 'NAVIGATE C21-09; SCAN C21-09; PICK SKU-75223 3; NAVIGATE PACK-15; '
+     'PLACE PACK-15; REPORT DONE SKU-75223'),
+    ('[As night falls, the ROBOT glides into STAGING-11 and powers down.]',
+     'NAVIGATE STAGING-11; HALT'),
+    ('The mark upon B06-08 will not be read; scan it anew, and if it fail again, deliver it '
+     'unto EXCEPTION-3', 'NAVIGATE B06-08; SCAN B06-08; SCAN B06-08; NAVIGATE EXCEPTION-3; '
+     'REPORT MISSCAN B06-08'),
+    ('scanner v. C11-14 label: label winning again - rescan it and if it still fails send '
+     'it to EXCEPTION-18', 'NAVIGATE C11-14; SCAN C11-14; SCAN C11-14; NAVIGATE EXCEPTION-18; '
+     'REPORT MISSCAN C11-14'),
+])
+def test_eleventh_split_cues(task, plan):
+    assert format_plan(rule_plan(task).steps) == plan

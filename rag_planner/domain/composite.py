@@ -74,8 +74,9 @@ _CONNECTOR_RE = re.compile(
     r'|(?:\s*[,;.]?\s*(?<![\w-])step\s+(?:one|two|three|four|[1-9])\s*[:.)-]\s*)'
     r'|(?:\s*;\s*)'
     r'|(?:\s+\((?:[b-e]|[2-9]|ii|iii|iv|v)\)\s+)'  # "(a) ... (b) ...": the second item on
-    # a new sentence, not after a placeholder ("pk ??? qty 15 loc ...")
-    r'|(?:(?<=[.!?])(?<!\?\?)\s+(?=[A-Za-z]))'
+    # a new sentence, not after a placeholder ("pk ??? qty 15 loc ...") nor after "v."
+    # or "vs." ("scanner v. C11-14 label"; "45 s. After that" is a sentence end)
+    r'|(?:(?<=[.!?])(?<!\?\?)(?<!\bv\.)(?<!\bvs\.)\s+(?=[A-Za-z]))'
     # a line break between two lines of words; a long arrow between two clauses (not
     # before a place: "DOCK-2 --> PACK-6", "CHG REQ --> charger 20"; "->" is a direction
     # only); a telegram's "STOP THEN"

@@ -14,7 +14,8 @@ import re
 
 _SRC_WORDS = (r'from|off(?!\s+(?:until|till|today|tonight|now|duty|shift))|out\s+of|'
               r'leaving|source|src|orig|origin|reserve|<-|←|<=|pickup')
-_DST_WORDS = r'to|into|onto|unto|toward|towards|for|->|=>|→|till|destination|dest|forward'
+_DST_WORDS = (r'to|into|onto|unto|toward|towards|for|->|=>|→|till|destination|dest|forward|'
+              r'consignee|recipient|receiver|ship\s+to|deliver\s+to')
 _PREP_RE = re.compile(r'(?:(?<![\w])(' + _SRC_WORDS + r')(?![\w])|(?<![\w])(' + _DST_WORDS
                       + r')(?![\w])|(?<![\w])(at|in|by|near|@|on|inside)(?![\w]))', re.I)
 _DST_VERBS = re.compile(

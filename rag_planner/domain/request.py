@@ -162,7 +162,7 @@ def foreign_language(task: str, lexicon: frozenset = frozenset()) -> str:
     # a word of another language too ("at" in "Kumuha ng 16 ... at dalhin sa PACK-17")
     function_words = sum(1 for w in words if w in _ENGLISH)
     if lexicon and long_words and function_words <= 1:
-        unknown = sum(1 for w in long_words if w not in lexicon)
+        unknown = sum(1 for w in long_words if not in_lexicon(w, lexicon))
         if unknown / len(long_words) > UNKNOWN_WORDS_SHARE and (
                 not function_words or unknown >= 2):
             return UNKNOWN_LANGUAGE
@@ -184,7 +184,7 @@ def no_english_word(task: str, lexicon: frozenset, min_words: int = 3) -> bool:
     frequent = getattr(lexicon, 'frequent', lexicon)
     words = _words(task) - _COURTESY_WORDS
     return bool(lexicon) and len(words) >= min_words and not any(
-        w in _ENGLISH or (len(w) >= 3 and w in frequent) for w in words)
+        w in _ENGLISH or (len(w) >= 3 and in_lexicon(w, frequent)) for w in words)
 
 
 def _words(task: str) -> set:
@@ -198,7 +198,22 @@ def _words(task: str) -> set:
 
 def unknown_long_words(task: str, lexicon: frozenset) -> int:
     """Return how many distinct words of LEXICON_MIN_LETTERS or more ``lexicon`` lacks."""
-    return sum(1 for w in _words(task) if len(w) >= LEXICON_MIN_LETTERS and w not in lexicon)
+    return sum(1 for w in _words(task)
+               if len(w) >= LEXICON_MIN_LETTERS and not in_lexicon(w, lexicon))
+
+
+# Inflections the vocabulary may lack: "gathers" when it has "gather" (WordPiece keeps
+# many words only as a stem and a "##s" piece)
+_ENDINGS = (('ies', 'y'), ('es', ''), ('s', ''), ('ed', ''), ('ed', 'e'), ('d', ''),
+            ('ing', ''), ('ing', 'e'))
+
+
+def in_lexicon(word: str, lexicon: frozenset) -> bool:
+    """Return True when ``word`` or its stem without a common ending is in ``lexicon``."""
+    if word in lexicon:
+        return True
+    return any(word.endswith(end) and len(word) - len(end) >= 3
+               and word[:-len(end)] + add in lexicon for end, add in _ENDINGS)
 
 
 def check_task_text(task: object, max_chars: int = MAX_TASK_CHARS) -> str:
@@ -232,6 +247,5 @@ def check_request(task: object, state: object, deadline_ms: float = 0.0,
 
 
 __all__ = ['DOMAIN_WORDS', 'MAX_TASK_CHARS', 'UNKNOWN_LANGUAGE', 'UNKNOWN_WORDS_SHARE',
-           'check_request',
-           'check_task_text', 'foreign_language', 'lookalike_ids', 'no_english_word',
-           'normalize_task', 'task_key', 'unknown_long_words']
+           'check_request', 'check_task_text', 'foreign_language', 'in_lexicon', 'lookalike_ids',
+           'no_english_word', 'normalize_task', 'task_key', 'unknown_long_words']

@@ -82,6 +82,7 @@ _MISSCAN = _rx(
     r'missing|broken|bad|faded|unreadable|ripped|scratched|not\s+reading|won\'?t\s+read)',
     r'(?:damaged|torn|smudged|faded|bad|broken|ripped|unreadable)\s+(?:label|barcode|tag)\w*',
     r'won\'?t\s+read', r'not\s+reading', r'can\'?t\s+read', r'cannot\s+read', r'will\s+not\s+read',
+    r'(?:will|would|could|can|won\'?t|can\'?t)\s*(?:not\s+)?be\s+read(?!y)',
     r'(?:does|do|did)\s*n[o\']?t\s+read',
     # "Label on D37-03 is faded", "the scanner keeps beeping at the label"
     r'(?:label|barcode|tag)\w*(?:\s+\S+){1,3}?\s+(?:is|are|was|looks)\s+(?:damaged|torn|'
@@ -137,7 +138,7 @@ _PARK = _rx(r'(?<!car\s)park(?!\s+(?:lot|bench))', r'(?:be|get|stay|remain)\s+pa
             r'your\s+(?:bay|spot|parking\s+(?:bay|spot))\s+is',
             r'go\s+home', r'head\s+home',
             r'return\s+home', r'stand\s*by', r'standby', r'idle', r'rest(?!\s+of\b)', r'retire',
-            r'off[\s-]shift', r'end\s+of\s+shift',
+            r'off[\s-]shift', r'end\s+of\s+shift', r'powers?\s+down', r'powering\s+down',
             r'wait\s+there', r'sit\s+tight', r'call\s+it\s+a\s+day', r'done\s+for\s+(?:the|to)',
             r'clock\s+out',
             # "tuck yourself into staging two", "STAGING-2 is your bed till sunrise"
