@@ -9,9 +9,8 @@ when every stage may look at it.
 import re
 import unicodedata
 
-from rag_planner.domain.sms_words import spell_out
-
 from rag_planner.domain.robot_state import check_state
+from rag_planner.domain.sms_words import spell_out
 
 # The longest task text any stage reads (the plan library holds the same limit);
 # the server's max_task_chars parameter may only lower it.

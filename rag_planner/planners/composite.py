@@ -19,8 +19,9 @@ grouping works, the whole task is refused: with its own refusal (read as one tas
 when no part of it is a task, or when it misses an argument read as one task and its
 first part is none; else with the refusal of the first part no grouping reaches,
 named (``part``).  More than
-``max_subtasks`` tasks, or more than ``max_steps`` steps: ``TooLong``.  Never a plan
-for only some of the parts.
+``max_subtasks`` tasks, or more than ``max_steps`` steps: ``TooLong``.  A question
+anywhere in the text (:func:`question_piece`, also behind a connector no pattern knows)
+makes it not understood.  Never a plan for only some of the parts.
 """
 
 from __future__ import annotations
