@@ -631,8 +631,15 @@ def test_requests_and_clauses_are_no_questions(text):
     f'{PICK}, and hot on its heels, go charge at CHARGER-3',
     f'{PICK}, and to round off the match, go charge at CHARGER-3',
     f'{PICK}, and to garnish, go charge at CHARGER-3',
+    # final11: a line break, an arrow between clauses, a telegram's STOP THEN, "off the
+    # back of that", bullets on lines of their own
+    f'{PICK}\ngo charge at CHARGER-3',
+    f'{PICK} --> go charge at CHARGER-3',
+    f'{PICK} STOP THEN go charge at CHARGER-3',
+    f'{PICK}, and off the back of that, go charge at CHARGER-3',
+    f'Jobs:\n* {PICK}\n* go charge at CHARGER-3',
 ])
-def test_tenth_split_connectors(text):
+def test_tenth_and_eleventh_split_connectors(text):
     assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'
 
 
@@ -655,19 +662,6 @@ def test_short_words_of_other_languages_are_no_english(task):
 ])
 def test_tenth_split_greetings_and_thanks_are_filler(text):
     assert format_plan(rule_plan(text, STATE).steps) == PICK_PLAN
-
-
-@pytest.mark.parametrize('text', [
-    # final11: a line break, an arrow between clauses, a telegram's STOP THEN, "off the
-    # back of that", bullets on lines of their own
-    f'{PICK}\ngo charge at CHARGER-3',
-    f'{PICK} --> go charge at CHARGER-3',
-    f'{PICK} STOP THEN go charge at CHARGER-3',
-    f'{PICK}, and off the back of that, go charge at CHARGER-3',
-    f'Jobs:\n* {PICK}\n* go charge at CHARGER-3',
-])
-def test_eleventh_split_connectors(text):
-    assert format_plan(rule_plan(text, STATE).steps) == f'{PICK_PLAN}; {CHARGE3}'
 
 
 def test_an_arrow_between_places_and_a_lower_case_stop_then_join_nothing():

@@ -80,7 +80,7 @@ _CONNECTOR_RE = re.compile(
     # a line break between two lines of words; a long arrow between two clauses (not
     # before a place: "DOCK-2 --> PACK-6", "CHG REQ --> charger 20"; "->" is a direction
     # only); a telegram's "STOP THEN"
-    r'|(?:[ \t]*[,;]?[ \t]*(?<=\S)[ \t]*(?:\r?\n)+[ \t]*(?:[-*\u2022][ \t]+)?(?=[A-Za-z]))'
+    r'|(?:(?<=\S)[ \t]*[,;]?[ \t]*(?:\r?\n)+[ \t]*(?:[-*\u2022][ \t]+)?(?=[A-Za-z]))'
     r'|(?:\s+-->\s+(?!(?:charg\w*|dock|pack\w*|staging|exception\w*|bin|station|tote|sku|'
     r'aisle|zone|area|reserve|forward|pick\s+face|location)(?![\w-]))'
     r'(?=[A-Za-z]+(?:\'[a-z]+)?[\s,]))'

@@ -18,7 +18,7 @@ import functools
 import re
 from typing import Optional
 
-from rag_planner.domain.location_roles import negated, role_after, role_before, taken_there
+from rag_planner.domain.location_roles import location_role, negated
 from rag_planner.domain.plan_grammar import id_kind, is_location
 from rag_planner.domain.request import MAX_TASK_CHARS
 from rag_planner.domain.robot_state import normalize_location
@@ -318,13 +318,8 @@ def _extract_entities(task: str) -> TaskEntities:
                 excluded.append(eid)
                 continue
             locations.append(eid)
-            role = role_before(gap)
-            after = text[end:found[i + 1][0] if i + 1 < len(found) else None]
-            if not role:  # no cue before it: one right after it ("B33-07 needs ...")
-                role = role_after(after)
-            elif role == 'dst' and taken_there(after):
-                role = 'src'  # "go to C28-18 and fetch down five ...": taken from there
-            roles.append(role)
+            roles.append(location_role(
+                gap, text[end:found[i + 1][0] if i + 1 < len(found) else None]))
         keep.append(item)
     found = keep
 

@@ -158,9 +158,20 @@ _TAKE_THERE_RE = re.compile(r'^\s*,?\s*(?:and\s+)?(?:then\s+)?(?:fetch|take|grab
                             r'(?![^,.;]*(?<![\w-])(?:from|out\s+of|off)(?![\w-]))', re.I)
 
 
-def taken_there(after: str) -> bool:
-    """Return True when the words right after a place say things are taken there."""
-    return bool(_TAKE_THERE_RE.match(after))
+def location_role(gap: str, after: str) -> str:
+    """
+    Return the role of a location from the words before it (``gap``) and after it.
+
+    The words before decide; with none, the words right after ("B33-07 needs ...").  A
+    place the words send the robot to is the source when things are taken there right
+    after ("go to C28-18 and fetch down five ...").
+    """
+    role = role_before(gap)
+    if not role:
+        return role_after(after)
+    if role == 'dst' and _TAKE_THERE_RE.match(after):
+        return 'src'
+    return role
 
 
 def role_after(after: str) -> str:
@@ -189,4 +200,4 @@ def negated(gap: str) -> bool:
     return bool(_NEG_VERB_RE.search(tail) or _NEG_WORD_RE.search(tail))
 
 
-__all__ = ['negated', 'role_after', 'role_before', 'taken_there']
+__all__ = ['location_role', 'negated', 'role_after', 'role_before']
