@@ -100,6 +100,12 @@ PLANNER_PARAMS: tuple = (
     ParamSpec('heartbeat_period_s', 0.5, 'Period of the ~/heartbeat the planner publishes '
               'even when idle (diagnostic_msgs/DiagnosticStatus; the diagnostics node reads '
               'it for liveness).', 0.05, 10.0, read_only=True),
+    ParamSpec('executor', 'events', "The plan server's executor, given at start: events = "
+              "rclpy's EventsExecutor (half the executor CPU per request); single = "
+              'SingleThreadedExecutor, if the experimental one misbehaves. (A node spun by '
+              "another executor answers GetPlan through a coroutine: rclpy's plain "
+              'EventsExecutor cannot run those.)',
+              choices=('events', 'single'), read_only=True),
     ParamSpec('autostart', True, 'Configure and activate at start (ros2 run / ros2 launch need '
               'no lifecycle manager); false: the node waits unconfigured for its lifecycle '
               'services (~/change_state).', read_only=True),

@@ -1,6 +1,8 @@
 """The plan server and diagnostics nodes in their own processes, over real DDS."""
 
 import math
+import subprocess
+import sys
 import time
 
 from conftest import PICK_PLAN, PICK_TASK, plan_text, state, wait_until
@@ -9,7 +11,10 @@ import pytest
 from rag_planner_interfaces.msg import Plan, PlanEvent, PlanRequest, PlanResult
 from rag_planner_interfaces.srv import GetPlan
 from rclpy.parameter import Parameter
+from std_srvs.srv import Trigger
+import yaml
 
+from rag_planner.paths import config_file
 from rag_planner.ros.plan_server import PlanServer
 from rag_planner.ros.spinner import Spinner
 
@@ -182,6 +187,14 @@ def test_diagnostics_carry_percentiles_after_requests(start_planner, start_node,
     start_node('rag_planner.ros.plan_diagnostics', '-p', 'planners:=["/t_diag/rag_planner"]',
                '-p', 'publish_period_s:=0.3')
     diags = probe.listen(DiagnosticArray, '/diagnostics')
+
+    def hears_planner():
+        # the diagnostics node has the planner's heartbeat: the planner's writers have
+        # matched its readers, so no event sent from now on is lost to discovery
+        return any(kv.key == 'heartbeat_age_s' and kv.value != 'nan'
+                   for array in diags for s in array.status for kv in s.values)
+
+    assert wait_until(hears_planner, 10.0)
     n = 25
     for _ in range(n):
         assert probe.call('/t_diag/rag_planner', PICK_TASK, state()).success
@@ -263,7 +276,9 @@ def test_service_also_answers_under_a_plain_executor(rclpy_context, probe, tmp_p
     """Under an executor that cannot defer (containers, launch_testing) GetPlan still works."""
     server = PlanServer(context=rclpy_context, namespace='/t_plain', parameter_overrides=[
         Parameter('pipeline', value='rule_based'), Parameter('state_dir', value=str(tmp_path))])
-    spinner = Spinner(server, name='plain-executor')  # a SingleThreadedExecutor
+    # a SingleThreadedExecutor: rclpy's plain EventsExecutor does not run coroutine
+    # callbacks, so only DeferredEventsExecutor serves GetPlan with events
+    spinner = Spinner(server, name='plain-executor', executor='single')
     try:
         response = probe.call('/t_plain/rag_planner', PICK_TASK, state())
         assert response.success and plan_text(response.plan) == PICK_PLAN
@@ -304,3 +319,40 @@ def test_a_burst_of_200_topic_requests_counts_latency_from_arrival(start_planner
         assert msg.plan.steps  # a plan or the fallback's safe action, never nothing
     gaps.sort()
     assert gaps[len(gaps) // 2] < 50.0 and gaps[-1] < 150.0, gaps[-5:]
+
+
+def test_plan_client_sends_every_sample_and_prints_the_answers(start_planner, probe):
+    start_planner('/t_cli')
+    probe.ready(probe.client(GetPlan, '/t_cli/rag_planner/get_plan'))
+    samples = yaml.safe_load(config_file('sample_tasks.yaml').read_text())['tasks']
+    done = subprocess.run(
+        [sys.executable, '-m', 'rag_planner.ros.plan_client', '--planner', '/t_cli/rag_planner',
+         '--samples', '--wait-s', '20'], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # one answer per sample, in order, each with its plan and code (refusals included)
+    assert done.stdout.count('task:    ') == len(samples)
+    assert done.stdout.count('code: ') == len(samples)
+    assert f'task:    {PICK_TASK}\nplan:    {PICK_PLAN}\n' in done.stdout
+
+
+@pytest.mark.parametrize('executor', ['events', 'single'])
+def test_either_executor_serves_service_topic_and_reload(start_planner, probe, executor):
+    ns = f'/t_exec_{executor}'
+    start_planner(ns, '-p', f'executor:={executor}')
+    node = f'{ns}/rag_planner'
+    answer = probe.call(node, PICK_TASK, state())
+    assert answer.success and plan_text(answer.plan) == PICK_PLAN
+    # the topic: a callback of message and message info (the events executor passes
+    # them as one tuple, which the server's executor takes apart)
+    results = probe.listen(PlanResult, f'{node}/plan_result')
+    pub = probe.publisher(PlanRequest, f'{node}/plan_request')
+    assert wait_until(lambda: pub.get_subscription_count() > 0, 20.0)
+    pub.publish(PlanRequest(request_id='req-x', task=PICK_TASK, state=state()))
+    assert wait_until(lambda: any(r.request_id == 'req-x' for r in results), 10.0)
+    # ~/reload answers, deferred like get_plan (no generation key here: refused, said why)
+    client = probe.ready(probe.client(Trigger, f'{node}/reload'))
+    future = client.call_async(Trigger.Request())
+    assert wait_until(future.done, 10.0)
+    assert not future.result().success and future.result().message
+    # and the executor still serves after it
+    assert probe.call(node, PICK_TASK, state()).success

@@ -13,6 +13,7 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from rag_planner_interfaces.srv import GetPlan
 import rclpy
+from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 import yaml
 
@@ -40,6 +41,16 @@ class PlanClient(Node):
         self._client = self.create_client(GetPlan, planner.rstrip('/') + '/get_plan')
         self.diagnostics = None
         self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, 10)
+        # One executor of its own, spun in slices: rclpy.spin_until_future_complete called
+        # again and again (--samples) leaks a task per call and slows down (rclpy PRs
+        # 1374, 1702).
+        self._executor = EventsExecutor(context=self.context)
+        self._executor.add_node(self)
+
+    def _spin_until(self, done, timeout_s: float) -> None:
+        end = time.monotonic() + timeout_s
+        while not done() and time.monotonic() < end:
+            self._executor.spin_once(timeout_sec=min(0.1, max(0.0, end - time.monotonic())))
 
     def _on_diag(self, msg: DiagnosticArray) -> None:
         self.diagnostics = msg
@@ -54,7 +65,7 @@ class PlanClient(Node):
         request = GetPlan.Request(task=task, state=state_to_msg(state), deadline_ms=deadline_ms)
         start = time.perf_counter()
         future = self._client.call_async(request)
-        rclpy.spin_until_future_complete(self, future, timeout_sec=timeout_s)
+        self._spin_until(future.done, timeout_s)
         rtt = (time.perf_counter() - start) * 1000.0
         if not future.done():
             self._client.remove_pending_request(future)
@@ -64,10 +75,13 @@ class PlanClient(Node):
     def wait_for_diagnostics(self, timeout_s: float):
         """Return the next DiagnosticArray, or None."""
         self.diagnostics = None
-        end = time.monotonic() + timeout_s
-        while self.diagnostics is None and time.monotonic() < end:
-            rclpy.spin_once(self, timeout_sec=0.1)
+        self._spin_until(lambda: self.diagnostics is not None, timeout_s)
         return self.diagnostics
+
+    def destroy_node(self):
+        """Stop the executor, then the node."""
+        self._executor.shutdown(timeout_sec=1.0)
+        super().destroy_node()
 
 
 def format_response(task: str, response, rtt_ms: float) -> str:

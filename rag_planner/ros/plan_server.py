@@ -37,7 +37,7 @@ from rag_planner.params import check_param, PARAMS_BY_NAME, PLANNER_PARAMS, Plan
 from rag_planner.paths import default_state_dir
 from rag_planner.planners.factory import load_primary, save_recent
 from rag_planner.ros.conversions import latency_to_msg, plan_to_msg, state_from_msg
-from rag_planner.ros.deferred_service import DeferredServiceExecutor
+from rag_planner.ros.deferred_service import DeferredEventsExecutor, DeferredServiceExecutor
 from rag_planner.ros.node_main import run_node
 from rag_planner.serving.arrival import arrival_monotonic
 from rag_planner.serving.engine import GIL_SWITCH_INTERVAL_S, PlanningEngine
@@ -158,8 +158,8 @@ class PlanServer(LifecycleNode):
                                  REQUEST_QOS)
         # Its own callback group: the default group is mutually exclusive, and a reload
         # awaiting its thread would hold it, keeping every request out until it is done.
-        self.create_service(Trigger, '~/reload', self._on_reload,
-                            callback_group=MutuallyExclusiveCallbackGroup())
+        self.reload_service = self.create_service(
+            Trigger, '~/reload', self._on_reload, callback_group=MutuallyExclusiveCallbackGroup())
 
     def _read_config(self) -> PlannerConfig:
         """Return the parameters as they are now (ValueError names a bad one)."""
@@ -392,23 +392,32 @@ class PlanServer(LifecycleNode):
         self._submit(self._request(msg.task, msg.state, msg.deadline_ms, msg.request_id,
                                    received), done)
 
-    async def _on_reload(self, request, response):
-        """Load, verify, self-test and swap in what generation_dir holds (off this thread)."""
-        reloader, executor = self._reloader, self.executor
+    def _reload_result(self):
+        """Return (ok, message) of a reload now (blocking: a worker thread calls it)."""
+        reloader = self._reloader
         if reloader is None or not self._active:
-            response.success = False
-            response.message = f'refused: the planner is {self._lifecycle}, not active'
-            return response
-        future = Future()
+            return False, f'refused: the planner is {self._lifecycle}, not active'
+        result = reloader.reload()
+        return result.ok, result.message
+
+    def answer_reload(self, request, respond, header=None) -> None:
+        """Load, verify, self-test and swap in generation_dir on a thread of its own."""
+        def work() -> None:
+            ok, message = self._reload_result()
+            respond(Trigger.Response(success=ok, message=message))
+        threading.Thread(target=work, name='reload', daemon=True).start()
+
+    async def _on_reload(self, request, response):
+        """Reload under executors that cannot defer (answers via an awaited future)."""
+        future, executor = Future(), self.executor
 
         def work() -> None:
-            future.set_result(reloader.reload())
+            future.set_result(self._reload_result())
             if executor is not None:
                 executor.wake()
 
         threading.Thread(target=work, name='reload', daemon=True).start()
-        result = await future
-        response.success, response.message = result.ok, result.message
+        response.success, response.message = await future
         return response
 
     def _publish_event(self, outcome: PlanOutcome) -> None:
@@ -443,9 +452,11 @@ def main(args=None) -> int:
         gc.collect()
         gc.freeze()
 
-    def executor_for(node: PlanServer) -> DeferredServiceExecutor:
-        executor = DeferredServiceExecutor()
+    def executor_for(node: PlanServer):
+        kind = node.get_parameter('executor').value
+        executor = DeferredEventsExecutor() if kind == 'events' else DeferredServiceExecutor()
         executor.defer(node.plan_service, node.answer_get_plan)
+        executor.defer(node.reload_service, node.answer_reload)
         return executor
 
     return run_node('plan_server', lambda: PlanServer(before_serving=freeze_heap), args,

@@ -5,6 +5,7 @@ import threading
 import time
 
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 
 
@@ -22,9 +23,16 @@ class Spinner:
 
     SLICE_S = 0.02
 
-    def __init__(self, node: Node, name: str = 'spinner'):
+    def __init__(self, node: Node, name: str = 'spinner', executor: str = 'events'):
+        """
+        Spin ``node`` on an executor of its own, in a background thread.
+
+        ``executor``: ``events`` (rclpy's EventsExecutor: a bench client at 100 plans/s
+        spends less CPU beside the planner it measures) or ``single``.
+        """
         self.node = node
-        self.executor = SingleThreadedExecutor(context=node.context)
+        self.executor = EventsExecutor(context=node.context) if executor == 'events' else \
+            SingleThreadedExecutor(context=node.context)
         self.executor.add_node(node)
         self._lock = threading.Lock()
         self._waiting = 0  # threads that asked for a pause
