@@ -16,7 +16,7 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(exclude=['test', 'test.*']),
-    package_data={PACKAGE + '.training': ['data/*.yaml']},
+    package_data={PACKAGE + '.training': ['data/*.yaml'], PACKAGE + '.retrieval': ['data/*.txt']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),

@@ -131,6 +131,52 @@ def test_a_part_or_clause_in_another_language_makes_the_task_not_english():
         assert task_language(task, lex) == ('', ''), task
 
 
+def test_a_clause_of_words_no_task_uses_is_found_and_a_task_of_flourishes_is_not():
+    from rag_planner.domain.language import unrelated_clause
+    from rag_planner.retrieval.lexicon import english_words, task_words
+    frequent, words = english_words(), task_words()
+    pick = 'Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4'
+    # joined by connectors no splitter knows (final12): the clause is found, and named
+    for joined in (f"{pick} && shuffle and deal the cards for Friday's poker night in the canteen",
+                   f'{pick}, y despues plan the fastest driving route to Chicago for the '
+                   'sales team',
+                   f'[ ] {pick}\n[ ] which way is quicker to Madrid at rush hour'):
+        clause = unrelated_clause(joined, frequent, words)
+        assert clause and 'SKU' not in clause, joined
+    # flourishes, dialect and other languages' words of in-scope tasks are no such clause
+    for task in (pick, f'{pick}, hammer down, deliver the lot!',
+                 "Yinz need to get TOTE-12 outta DOCK-3 and dahn to PACK-5, n'at",
+                 'el scanner no lee el label de B36-19 - rescan it, and si falla otra vez, '
+                 'take it to EXCEPTION-3',
+                 'Go to CHARGER-2 and charge, the universe will reward you'):
+        assert unrelated_clause(task, frequent, words) == '', task
+    # without a lexicon or task words there is nothing to count against
+    assert unrelated_clause(f'{pick} && shuffle the poker cards', frozenset(), words) == ''
+    assert unrelated_clause(f'{pick} && shuffle the poker cards', frequent, frozenset()) == ''
+
+
+def test_the_shipped_task_words_are_the_templates_words_and_no_report_only_splits():
+    from rag_planner.retrieval.lexicon import TASK_WORDS_FILE
+    from rag_planner.training import make_task_words as m
+    paths = m.template_files()
+    assert paths[0].name == 'wording_templates.yaml' and len(paths) > 1
+    assert not any(p.name.split('_')[0] in m.REPORT_ONLY for p in paths)
+    shipped = [w for w in TASK_WORDS_FILE.read_text(encoding='utf-8').splitlines()
+               if not w.startswith('#')]
+    # regenerate with `python -m rag_planner.training.make_task_words` after a template edit
+    assert shipped == m.task_words(paths)
+
+
+def test_task_words_that_cannot_be_read_raise_model_load_error(tmp_path):
+    from rag_planner.retrieval.embedder import ModelLoadError
+    from rag_planner.retrieval.lexicon import task_words
+    with pytest.raises(ModelLoadError):
+        task_words(tmp_path / 'missing.txt')
+    (tmp_path / 'empty.txt').write_text('# header only\n', encoding='utf-8')
+    with pytest.raises(ModelLoadError):
+        task_words(tmp_path / 'empty.txt')
+
+
 def test_an_inflection_the_vocabulary_lacks_is_still_english():
     # "gathers" is in the WordPiece vocabulary only as "gather" + "##s" (final11)
     assert in_lexicon('gathers', frozenset({'gather'}))

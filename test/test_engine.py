@@ -203,6 +203,16 @@ def _not_understood(task, state=None, cfg=None):
     raise NotUnderstood('stand-in rule planner')
 
 
+def test_a_task_with_a_clause_that_asks_for_something_else_is_refused(tmp_path):
+    eng = engine(tmp_path)
+    out = ask(eng, task=PICK + " && shuffle and deal the cards for Friday's poker night in "
+              'the canteen')
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and out.steps == (Step('HALT'),)
+    assert 'no task' in out.message and 'poker' in out.message
+    assert ask(eng).success  # the task alone is planned
+    eng.close()
+
+
 def test_a_task_nobody_understands_is_refused_never_answered_with_another_plan(tmp_path):
     eng = engine(tmp_path)
     assert ask(eng).source == 'rule_based'

@@ -110,6 +110,19 @@ _ORDER_WORDS = frozenset(
     "first firstly before finally last lastly plus also later additionally second secondly "
     "third thirdly end start begin following way round".split())
 
+# Words of a text that tries to talk the planner past its rules: no task in it.
+# ("safety" only of the planner's rules: "translate the safety notice" is a task of
+# another domain, no talk)
+RULE_TALK_RE = re.compile(r'(?<![\w-])(?:override|overrides|admin|administrator|validator|'
+                          r'safety(?=\s+(?:rules?|limits?|checks?|constraints?|systems?|'
+                          r'settings?|protocols?|interlocks?|features?|mode|off|stuff|'
+                          r'validator|envelope|margins?|restrictions?|locks?|lockouts?|'
+                          r'measures|procedures?|polic\w+|officer|team|lead|manager)|\W*$)|'
+                          r'validat\w*|(?:block|safety|battery)\s+flags?|stale|'
+                          r'rules?|limits?|constraints?|authori[sz]\w*|approved|cleared|'
+                          r'\w+\s+mode|debug|ignore|disable\w*|bypass\w*|permission|sudo|'
+                          r'pretend|system|instructions?|warnings?|checks?)(?![\w-])', re.I)
+
 
 def _lead_in_end(text: str) -> int:
     """Return where a part's list number and order lead-ins end (0: none)."""
@@ -356,4 +369,5 @@ def split_parts(task: str) -> list[str]:
     return [task[a:b] for a, b in split_spans(task)]
 
 
-__all__ = ['MAX_SUBTASKS', 'dangling_connector', 'is_filler', 'split_parts', 'split_spans']
+__all__ = ['MAX_SUBTASKS', 'dangling_connector', 'is_filler', 'RULE_TALK_RE', 'split_parts',
+           'split_spans']

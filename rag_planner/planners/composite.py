@@ -31,6 +31,7 @@ import re
 from typing import Any, Callable, Optional, Sequence
 
 from rag_planner.domain.composite import dangling_connector, split_spans
+from rag_planner.domain.composite import RULE_TALK_RE as _TALK_RE
 from rag_planner.domain.entities import extract_entities, words_to_digits
 from rag_planner.errors import MissingArgument, NotUnderstood, TaskRefused, TooLong
 
@@ -102,18 +103,6 @@ _QUESTION_RE = re.compile(r'^\W*(?:[A-Za-z]+(?:\s+[A-Za-z]+){0,3}\s*:\s*)?(?:wha
                           r'whose|when(?!\s+(?:possible|convenient|you\s+(?:can|get|have)))|why|'
                           r'how|is|are|was|were|does|did|has|do\s+(?:we|you|they|i))(?![\w-])',
                           re.I)
-# Words of a text that tries to talk the planner past its rules: no task in it.
-# ("safety" only of the planner's rules: "translate the safety notice" is a task of
-# another domain, no talk)
-_TALK_RE = re.compile(r'(?<![\w-])(?:override|overrides|admin|administrator|validator|'
-                      r'safety(?=\s+(?:rules?|limits?|checks?|constraints?|systems?|settings?|'
-                      r'protocols?|interlocks?|features?|mode|off|stuff|validator|envelope|'
-                      r'margins?|restrictions?|locks?|lockouts?|measures|procedures?|polic\w+|'
-                      r'officer|team|lead|manager)|\W*$)|validat\w*|(?:block|safety|battery)\s+'
-                      r'flags?|stale|'
-                      r'rules?|limits?|constraints?|authori[sz]\w*|approved|cleared|'
-                      r'\w+\s+mode|debug|ignore|disable\w*|bypass\w*|permission|sudo|pretend|'
-                      r'system|instructions?|warnings?|checks?)(?![\w-])', re.I)
 
 # A question can hide behind a connector no pattern knows ("..., and hot on its heels,
 # what time is the fire drill tomorrow"): the text's pieces at its weak joins (a

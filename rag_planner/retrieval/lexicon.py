@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 from rag_planner.domain.request import DOMAIN_WORDS
 from rag_planner.retrieval.embedder import extract_tokenizer, ModelLoadError
@@ -28,6 +29,10 @@ FREQUENT_RANK = 20000
 # common English below this rank only.
 SHORT_FREQUENT_RANK = 10000
 SHORT_LETTERS = 3
+
+
+# The words task wordings are made of (rag_planner.training.make_task_words writes it)
+TASK_WORDS_FILE = Path(__file__).with_name('data') / 'task_words.txt'
 
 
 class Lexicon(frozenset):
@@ -56,4 +61,23 @@ def english_words() -> frozenset:
     return lexicon
 
 
-__all__ = ['english_words', 'FREQUENT_RANK', 'Lexicon', 'SHORT_FREQUENT_RANK']
+@functools.lru_cache(maxsize=1)
+def task_words(path: Path = TASK_WORDS_FILE) -> frozenset:
+    """
+    Return the words of the task wordings and the domain's; ModelLoadError if unreadable.
+
+    :func:`rag_planner.domain.language.unrelated_clause` counts the common English words
+    of a clause that are not among them.
+    """
+    try:
+        lines = path.read_text(encoding='utf-8').splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f'cannot read the task words {path}: {exc}') from exc
+    words = frozenset(w.strip() for w in lines if w.strip() and not w.startswith('#'))
+    if not words:
+        raise ModelLoadError(f'the task words file {path} holds no words')
+    return words | DOMAIN_WORDS
+
+
+__all__ = ['english_words', 'FREQUENT_RANK', 'Lexicon', 'SHORT_FREQUENT_RANK',
+           'TASK_WORDS_FILE', 'task_words']

@@ -22,7 +22,7 @@ import uuid
 
 from rag_planner.domain.answers import ErrorCode, Fallback, Source
 from rag_planner.domain.entities import extract_entities
-from rag_planner.domain.language import task_language
+from rag_planner.domain.language import task_language, unrelated_clause
 from rag_planner.domain.request import (
     check_request, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE)
 from rag_planner.domain.plan_grammar import format_plan
@@ -33,7 +33,7 @@ from rag_planner.params import PlannerConfig
 from rag_planner.planners.base import PlanContext, Planner, PlanResult
 from rag_planner.planners.rule_based import rule_plan, RulePlanner
 from rag_planner.retrieval.embedder import ModelLoadError
-from rag_planner.retrieval.lexicon import english_words
+from rag_planner.retrieval.lexicon import english_words, task_words
 from rag_planner.serving.answers import AnswerPolicy, task_facts, Verdict
 from rag_planner.serving.counters import EngineCounters
 from rag_planner.serving.fallback import FallbackChain
@@ -60,6 +60,15 @@ def _load_lexicon(notice: Callable[[str], None]) -> frozenset:
         return english_words()
     except ModelLoadError as exc:
         notice(f'language check without a lexicon (function words only): {exc}')
+        return frozenset()
+
+
+def _load_task_words(notice: Callable[[str], None]) -> frozenset:
+    """Return the words of the task wordings (empty, and said, if unreadable)."""
+    try:
+        return task_words()
+    except ModelLoadError as exc:
+        notice(f'no check for clauses that are no task: {exc}')
         return frozenset()
 
 
@@ -94,6 +103,7 @@ class PlanningEngine:
         self.faults.set(fault_spec(config))
         self.counters = EngineCounters()
         self._lexicon = _load_lexicon(self._notice)
+        self._task_words = _load_task_words(self._notice)
         # ms from the moment a watchdog deadline fell due to the fallback answer being handed
         # over: the cost of stepping in (issue target: <= 5 ms).
         self.watchdog_lags_ms: deque = deque(maxlen=100_000)
@@ -183,6 +193,12 @@ class PlanningEngine:
         pending.primary, pending.generation = self._serving
         lookalikes = lookalike_ids(task)
         language, where = task_language(task, self._lexicon)
+        unrelated = '' if lookalikes or language else unrelated_clause(
+            task, self._lexicon, self._task_words)
+        if unrelated:
+            self._refuse(pending, NotUnderstood(
+                f'a clause of the task asks for something that is no task: {unrelated[:48]!r}'))
+            return
         if lookalikes or language:
             self._refuse(pending, NotUnderstood(
                 f'cannot read {lookalikes[0]!r}: it mixes Latin letters or digits with a '
