@@ -210,6 +210,10 @@ def test_a_task_with_a_clause_that_asks_for_something_else_is_refused(tmp_path):
     assert out.error == ErrorCode.NOT_UNDERSTOOD and out.steps == (Step('HALT'),)
     assert 'no task' in out.message and 'poker' in out.message
     assert ask(eng).success  # the task alone is planned
+    # a missing argument the rule planner names is the more specific answer
+    out = ask(eng, task="Pick 5 units of SKU-78588 and bring them to PACK-5 && shuffle and "
+                        "deal the cards for Friday's poker night in the canteen")
+    assert out.error == ErrorCode.MISSING_ARGUMENT and out.missing == 'source', out.message
     eng.close()
 
 
