@@ -46,13 +46,16 @@ def task_language(task: str, lexicon: frozenset = frozenset()) -> tuple:
             pieces += [(c, 2) for c in _CLAUSE_RE.split(part) if c.strip()]
         for piece, unknown in pieces:
             language = foreign_language(piece, lexicon)
-            has_ids = bool(extract_entities(piece).ids)
+            # (whether the piece names an id is asked last: reading its entities costs
+            # more than the word checks, which settle most pieces first)
             if language == UNKNOWN_LANGUAGE and not (
-                    has_ids and unknown_long_words(piece, lexicon) >= unknown):
+                    unknown_long_words(piece, lexicon) >= unknown
+                    and extract_entities(piece).ids):
                 language = ''
             # no English word at all around an id: "isao ny SKU-1 ao amin'ny B36-12", and
             # two words are enough ("nyeh nyeh STAGING-2 bzzt")
-            if not language and has_ids and no_english_word(piece, lexicon, min_words=2):
+            if not language and no_english_word(piece, lexicon, min_words=2) \
+                    and extract_entities(piece).ids:
                 language = UNKNOWN_LANGUAGE
             if language:
                 where = f'part {i}' if len(parts) > 1 else 'a clause'

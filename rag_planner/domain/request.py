@@ -6,6 +6,7 @@ malformed (the server answers ``INVALID_REQUEST`` with that reason), or ''
 when every stage may look at it.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -186,13 +187,17 @@ def no_english_word(task: str, lexicon: frozenset, min_words: int = 3) -> bool:
         w in _ENGLISH or (len(w) >= 3 and in_lexicon(w, frequent)) for w in words)
 
 
-def _words(task: str) -> set:
+# The language check asks for a piece's words up to three times (foreign_language,
+# no_english_word, unknown_long_words), and for a task's and its parts' again: the
+# answers of the last texts are kept (a set, so a frozenset).
+@functools.lru_cache(maxsize=2048)
+def _words(task: str) -> frozenset:
     """Return the lower-cased words of ``task``, ids left out."""
     words = set()
     for token in _TOKEN_RE.findall(task):
         if not any(ch.isdigit() for ch in token):  # ids are not words
             words.update(w.lower() for w in _WORD_RE.findall(token))
-    return words
+    return frozenset(words)
 
 
 def unknown_long_words(task: str, lexicon: frozenset) -> int:
