@@ -24,10 +24,11 @@ looked at), ``final10`` (``data/final10_templates.yaml``, written blind the same
 reported on once, then looked at), ``final11`` (``data/final11_templates.yaml``,
 written blind the same way; reported on once, then looked at), ``final12``
 (``data/final12_templates.yaml``, written blind the same way; reported on once, then
-looked at) and ``final13`` (``data/final13_templates.yaml``, written blind the same way;
-report only).  Their wordings are kept apart from ``wording.TEMPLATES`` (which the
-generator trains on and ``split_templates`` splits) and rendered by the same renderer
-(:func:`generate_examples`).
+looked at), ``final13`` (``data/final13_templates.yaml``, written blind the same way;
+reported on once, then looked at) and ``final14`` (``data/final14_templates.yaml``,
+written blind the same way; report only).  Their wordings are kept apart from
+``wording.TEMPLATES`` (which the generator trains on and ``split_templates`` splits) and
+rendered by the same renderer (:func:`generate_examples`).
 :mod:`rag_planner.training.eval_sets` builds the cases.
 """
 
@@ -171,6 +172,7 @@ FINAL10 = 'final10'  # the tenth blind split (written blind, without the planner
 FINAL11 = 'final11'  # the eleventh blind split (written blind, without the planners' code)
 FINAL12 = 'final12'  # the twelfth blind split (written blind, without the planners' code)
 FINAL13 = 'final13'  # the thirteenth blind split (written blind, without the planners' code)
+FINAL14 = 'final14'  # the fourteenth blind split (written blind, without the planners' code)
 BLIND: dict = {FINAL: BlindSplit(FINAL, FINAL_TEMPLATES, FINAL_NEGATIVES,
                                  {k: tuple(v) for k, v in
                                   (_FINAL_DOC.get('connectors') or {}).items()}),
@@ -179,7 +181,8 @@ BLIND: dict = {FINAL: BlindSplit(FINAL, FINAL_TEMPLATES, FINAL_NEGATIVES,
                FINAL6: _load_blind(FINAL6), FINAL7: _load_blind(FINAL7),
                FINAL8: _load_blind(FINAL8), FINAL9: _load_blind(FINAL9),
                FINAL10: _load_blind(FINAL10), FINAL11: _load_blind(FINAL11),
-               FINAL12: _load_blind(FINAL12), FINAL13: _load_blind(FINAL13)}
+               FINAL12: _load_blind(FINAL12), FINAL13: _load_blind(FINAL13),
+               FINAL14: _load_blind(FINAL14)}
 """name -> the blind splits: report only, never tuned on nor trained on."""
 BLIND_SPLITS = tuple(BLIND)
 TEMPLATE_BY_ID: dict = {**wording.TEMPLATE_BY_ID,
