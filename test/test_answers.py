@@ -155,6 +155,22 @@ def test_a_clause_of_words_no_task_uses_is_found_and_a_task_of_flourishes_is_not
     assert unrelated_clause(f'{pick} && shuffle the poker cards', frequent, frozenset()) == ''
 
 
+def test_a_text_of_mostly_unknown_words_around_ids_is_not_read_and_jargon_is():
+    from rag_planner.domain.language import mostly_unknown_words
+    from rag_planner.retrieval.lexicon import english_words, task_words
+    english, words = english_words(), task_words()
+    for foreign in ('Foti SKU-07448 16 husi A08-04 no lori ba PACK-17.',
+                    'Kue 5 SKU-65633 for di D39-09 i hiba nan na PACK-9.'):
+        assert mostly_unknown_words(foreign, english, words), foreign
+    for task in ('Pick 3 units of SKU-48213 from A12-03 and bring them to PACK-4',
+                 'RPL | SKU SKU-03423 | QTY 12 | RESERVE A14-14 | PICKFACE E03-01',
+                 "Ey up, D04-18's got nowt left in it - fetch 10 sku 22775 down from "
+                 'reserve E01-11 and fill it reet up, lad',
+                 'Go to CHARGER-3', 'A12-03 B14-02'):  # (two words or fewer: too few)
+        assert not mostly_unknown_words(task, english, words), task
+    assert not mostly_unknown_words('Foti SKU-1 husi A08-04 no lori ba', frozenset(), words)
+
+
 def test_the_shipped_task_words_are_the_templates_words_and_no_report_only_splits():
     from rag_planner.retrieval.lexicon import TASK_WORDS_FILE
     from rag_planner.training import make_task_words as m

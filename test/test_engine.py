@@ -217,6 +217,14 @@ def test_a_task_with_a_clause_that_asks_for_something_else_is_refused(tmp_path):
     eng.close()
 
 
+def test_a_task_in_words_of_another_language_around_ids_is_refused(tmp_path):
+    eng = engine(tmp_path)
+    out = ask(eng, task='Foti SKU-07448 16 husi A08-04 no lori ba PACK-17.')
+    assert out.error == ErrorCode.NOT_UNDERSTOOD and out.steps == (Step('HALT'),)
+    assert 'not in English' in out.message
+    eng.close()
+
+
 def test_a_task_nobody_understands_is_refused_never_answered_with_another_plan(tmp_path):
     eng = engine(tmp_path)
     assert ask(eng).source == 'rule_based'

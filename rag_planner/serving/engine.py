@@ -22,7 +22,7 @@ import uuid
 
 from rag_planner.domain.answers import ErrorCode, Fallback, Source
 from rag_planner.domain.entities import extract_entities
-from rag_planner.domain.language import task_language, unrelated_clause
+from rag_planner.domain.language import mostly_unknown_words, task_language, unrelated_clause
 from rag_planner.domain.request import (
     check_request, lookalike_ids, normalize_task, UNKNOWN_LANGUAGE)
 from rag_planner.domain.plan_grammar import format_plan
@@ -193,6 +193,8 @@ class PlanningEngine:
         pending.primary, pending.generation = self._serving
         lookalikes = lookalike_ids(task)
         language, where = task_language(task, self._lexicon)
+        if not language and mostly_unknown_words(task, self._lexicon, self._task_words):
+            language, where = UNKNOWN_LANGUAGE, 'the task'
         unrelated = '' if lookalikes or language else unrelated_clause(
             task, self._lexicon, self._task_words)
         if unrelated:
