@@ -101,6 +101,22 @@ def _is_english(word: str, english: frozenset) -> bool:
     return in_lexicon(word, getattr(english, 'frequent', english))
 
 
+# English words of one or two letters (the lexicon's short pieces are any language's)
+_SHORT_ENGLISH = frozenset('a i an at by do go in is it me my no of on or so to up us we be '
+                           'he if am as oh ok hi'.split())
+_TOKEN_RE = re.compile(r'\S+')
+_LETTERS_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _known(word: str, english: frozenset, task_words: frozenset) -> bool:
+    """Return True for a word of English (the lexicon; see mostly_unknown_words) or tasks'."""
+    if word in task_words:
+        return True
+    if len(word) <= 2:
+        return word in _SHORT_ENGLISH
+    return in_lexicon(word, getattr(english, 'frequent', english) if len(word) == 3 else english)
+
+
 def unrelated_clause(task: str, english: frozenset, task_words: frozenset) -> str:
     """
     Return a clause of ``task`` that asks for something no task does, or ''.
@@ -111,7 +127,9 @@ def unrelated_clause(task: str, english: frozenset, task_words: frozenset) -> st
     and deal the cards for Friday's poker night", "which way is quicker to Madrid at rush
     hour".  Joined to a task by a connector no planner knows ("&&", "y despues"), such a
     clause is otherwise planned past; words of other languages and dialects ("si falla
-    otra vez", "yinz") are not common English and do not count here.
+    otra vez", "yinz") are not common English and do not count here.  A clause of as
+    many words none of which is English or a task's ("danach mip mip grunkle") is
+    one too: gibberish or another language behind a connector.
     """
     if not english or not task_words:
         return ''
@@ -126,14 +144,16 @@ def unrelated_clause(task: str, english: frozenset, task_words: frozenset) -> st
                  and not in_lexicon(w, task_words)}
         if len(words) >= UNRELATED_MIN_WORDS and not extract_entities(clause).ids:
             return clause.strip()
+        # a clause of words none of which is English or a task's ("danach mip mip
+        # grunkle", "gyae seisei ara"): gibberish or another language behind a connector
+        letters = _LETTERS_RE.findall(clause.lower())
+        if len(letters) >= UNRELATED_MIN_WORDS and not any(
+                _known(w, english, task_words) for w in letters) \
+                and not extract_entities(clause).ids:
+            return clause.strip()
     return ''
 
 
-# English words of one or two letters (the lexicon's short pieces are any language's)
-_SHORT_ENGLISH = frozenset('a i an at by do go in is it me my no of on or so to up us we be '
-                           'he if am as oh ok hi'.split())
-_TOKEN_RE = re.compile(r'\S+')
-_LETTERS_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 MOSTLY_UNKNOWN_SHARE = 0.5  # more than this share of a text's words: not a text to read
 
 
@@ -155,10 +175,7 @@ def mostly_unknown_words(task: str, english: frozenset, task_words: frozenset) -
              if not any(ch.isdigit() for ch in token) for w in _LETTERS_RE.findall(token)]
     if len(words) < 3:
         return False
-    known = sum(1 for w in words if w in task_words or (
-        w in _SHORT_ENGLISH if len(w) <= 2 else
-        in_lexicon(w, english.frequent if len(w) == 3 else english)
-        if hasattr(english, 'frequent') else in_lexicon(w, english)))
+    known = sum(1 for w in words if _known(w, english, task_words))
     return (len(words) - known) / len(words) > MOSTLY_UNKNOWN_SHARE
 
 
