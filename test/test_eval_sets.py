@@ -25,7 +25,7 @@ from rag_planner.training.eval_sets import (
     NEGATIVE_BY_ID, NEGATIVE_TEMPLATES, SPLITS, SUBSETS, wording_split)
 from rag_planner.training.eval_templates import (
     BLIND, BLIND_SPLITS, connectors_of, FINAL, FINAL2, FINAL3, FINAL4, FINAL5, FINAL6,
-    FINAL7, FINAL8, FINAL9, FINAL10, FINAL11, FINAL12, FINAL13, FINAL14,
+    FINAL7, FINAL8, FINAL9, FINAL10, FINAL11, FINAL12, FINAL13, FINAL14, FINAL15,
     FINAL_NEGATIVE_BY_ID, FINAL_NEGATIVES, FINAL_PREFIX, FINAL_TEMPLATE_BY_ID, FINAL_TEMPLATES,
     generate_examples, TEMPLATE_BY_ID)
 
@@ -166,7 +166,8 @@ def test_final_ids_and_texts_are_apart_from_the_other_splits():
     tuning = set(wording.TEMPLATE_BY_ID) | set(NEGATIVE_BY_ID)
     assert not any(i.startswith(FINAL_PREFIX) for i in tuning) and not final & tuning
     later = {t.id: t for b in (FINAL2, FINAL3, FINAL4, FINAL5, FINAL6, FINAL7, FINAL8,
-                               FINAL9, FINAL10, FINAL11, FINAL12, FINAL13, FINAL14)
+                               FINAL9, FINAL10, FINAL11, FINAL12, FINAL13, FINAL14,
+                               FINAL15)
              for ts in BLIND[b].templates.values() for t in ts}
     assert TEMPLATE_BY_ID == {**wording.TEMPLATE_BY_ID, **FINAL_TEMPLATE_BY_ID, **later}
     # the other splits are what they were: of the same templates, none of them final
@@ -500,11 +501,11 @@ def test_counts_per_kind():
 
 @pytest.mark.parametrize('name', [FINAL2, FINAL3, FINAL4, FINAL5, FINAL6, FINAL7,
                                   FINAL8, FINAL9, FINAL10, FINAL11, FINAL12, FINAL13,
-                                  FINAL14])
+                                  FINAL14, FINAL15])
 def test_the_later_blind_splits_have_their_own_templates_and_connectors(name):
     blind = BLIND[name]
     assert BLIND_SPLITS == (FINAL, FINAL2, FINAL3, FINAL4, FINAL5, FINAL6, FINAL7, FINAL8,
-                            FINAL9, FINAL10, FINAL11, FINAL12, FINAL13, FINAL14)
+                            FINAL9, FINAL10, FINAL11, FINAL12, FINAL13, FINAL14, FINAL15)
     assert tuple(blind.templates) == FAMILIES
     ids = [t.id for ts in blind.templates.values() for t in ts]
     ids += [t.id for ts in blind.negatives.values() for t in ts]
@@ -556,7 +557,7 @@ def test_the_third_blind_split_is_new_and_shaped_like_the_second():
                                          (FINAL8, FINAL7), (FINAL9, FINAL8),
                                          (FINAL10, FINAL9), (FINAL11, FINAL10),
                                          (FINAL12, FINAL11), (FINAL13, FINAL12),
-                                         (FINAL14, FINAL13)])
+                                         (FINAL14, FINAL13), (FINAL15, FINAL14)])
 def test_a_blind_split_is_new_and_shaped_like_the_one_before(name, before):
     new, old = BLIND[name], BLIND[before]
     for fam, ts in new.templates.items():  # five per family, as many hard ones as before

@@ -187,7 +187,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          'reported on, then looked at; final2: written blind, reported on, '
                          'then looked at (composite fixes); final3 and final4: written '
                          'blind, reported on, then looked at (tuning sets now); final5 to '
-                         'final13: the same; final14: written blind, report only (not run yet)')
+                         'final14: the same; final15: written blind, report only (not run yet)')
     ap.add_argument('--n', type=int, default=200, help='cases per subset')
     ap.add_argument('--seed', type=int, default=2026)
     ap.add_argument('--planners', default=','.join(PLANNERS))

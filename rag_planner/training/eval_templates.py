@@ -25,10 +25,11 @@ reported on once, then looked at), ``final11`` (``data/final11_templates.yaml``,
 written blind the same way; reported on once, then looked at), ``final12``
 (``data/final12_templates.yaml``, written blind the same way; reported on once, then
 looked at), ``final13`` (``data/final13_templates.yaml``, written blind the same way;
-reported on once, then looked at) and ``final14`` (``data/final14_templates.yaml``,
-written blind the same way; report only).  Their wordings are kept apart from
-``wording.TEMPLATES`` (which the generator trains on and ``split_templates`` splits) and
-rendered by the same renderer (:func:`generate_examples`).
+reported on once, then looked at), ``final14`` (``data/final14_templates.yaml``,
+written blind the same way; reported on once, then looked at) and ``final15``
+(``data/final15_templates.yaml``, written blind the same way; report only).  Their
+wordings are kept apart from ``wording.TEMPLATES`` (which the generator trains on and
+``split_templates`` splits) and rendered by the same renderer (:func:`generate_examples`).
 :mod:`rag_planner.training.eval_sets` builds the cases.
 """
 
@@ -173,6 +174,7 @@ FINAL11 = 'final11'  # the eleventh blind split (written blind, without the plan
 FINAL12 = 'final12'  # the twelfth blind split (written blind, without the planners' code)
 FINAL13 = 'final13'  # the thirteenth blind split (written blind, without the planners' code)
 FINAL14 = 'final14'  # the fourteenth blind split (written blind, without the planners' code)
+FINAL15 = 'final15'  # the fifteenth blind split (written blind, without the planners' code)
 BLIND: dict = {FINAL: BlindSplit(FINAL, FINAL_TEMPLATES, FINAL_NEGATIVES,
                                  {k: tuple(v) for k, v in
                                   (_FINAL_DOC.get('connectors') or {}).items()}),
@@ -182,7 +184,7 @@ BLIND: dict = {FINAL: BlindSplit(FINAL, FINAL_TEMPLATES, FINAL_NEGATIVES,
                FINAL8: _load_blind(FINAL8), FINAL9: _load_blind(FINAL9),
                FINAL10: _load_blind(FINAL10), FINAL11: _load_blind(FINAL11),
                FINAL12: _load_blind(FINAL12), FINAL13: _load_blind(FINAL13),
-               FINAL14: _load_blind(FINAL14)}
+               FINAL14: _load_blind(FINAL14), FINAL15: _load_blind(FINAL15)}
 """name -> the blind splits: report only, never tuned on nor trained on."""
 BLIND_SPLITS = tuple(BLIND)
 TEMPLATE_BY_ID: dict = {**wording.TEMPLATE_BY_ID,
