@@ -141,7 +141,7 @@ def test_a_clause_of_words_no_task_uses_is_found_and_a_task_of_flourishes_is_not
                    f'{pick}, y despues plan the fastest driving route to Chicago for the '
                    'sales team',
                    f'[ ] {pick}\n[ ] which way is quicker to Madrid at rush hour',
-                   f'{pick} && gyae seisei ara', f'{pick}, danach mip mip grunkle'):
+                   f'{pick} && gyae seisei ara', f'{pick}, zorp blik grunkle'):
         clause = unrelated_clause(joined, frequent, words)
         assert clause and 'SKU' not in clause, joined
     # flourishes, dialect and other languages' words of in-scope tasks are no such clause

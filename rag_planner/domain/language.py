@@ -128,7 +128,7 @@ def unrelated_clause(task: str, english: frozenset, task_words: frozenset) -> st
     hour".  Joined to a task by a connector no planner knows ("&&", "y despues"), such a
     clause is otherwise planned past; words of other languages and dialects ("si falla
     otra vez", "yinz") are not common English and do not count here.  A clause of as
-    many words none of which is English or a task's ("danach mip mip grunkle") is
+    many words none of which is English or a task's ("zorp blik grunkle") is
     one too: gibberish or another language behind a connector.
     """
     if not english or not task_words:
@@ -144,7 +144,7 @@ def unrelated_clause(task: str, english: frozenset, task_words: frozenset) -> st
                  and not in_lexicon(w, task_words)}
         if len(words) >= UNRELATED_MIN_WORDS and not extract_entities(clause).ids:
             return clause.strip()
-        # a clause of words none of which is English or a task's ("danach mip mip
+        # a clause of words none of which is English or a task's ("zorp blik
         # grunkle", "gyae seisei ara"): gibberish or another language behind a connector
         letters = _LETTERS_RE.findall(clause.lower())
         if len(letters) >= UNRELATED_MIN_WORDS and not any(
