@@ -695,3 +695,28 @@ def test_seconds_before_a_new_sentence_end_it():
             f'stay at STAGING-11 for 45 s. After you wrap that up, {PICK.lower()}')
     assert format_plan(rule_plan(text, STATE).steps) == (
         f'REPORT SPILL F37-02; NAVIGATE STAGING-11; WAIT 45; {PICK_PLAN}')
+
+
+def test_an_ordinal_stop_before_a_colon_is_a_lead_in_not_a_stop():
+    # final14: a railway announcer's "First stop: ... Next stop: ..." put a HALT mid-plan
+    plan = rule_plan('First stop: huddle up - you are running on empty, so take a breather '
+                     'at CHARGER-2 and charge up before the second half. Next stop: good '
+                     'robot! Fetch Tote-2832 from DOCK-11 and put it away in bin A20-18.')
+    assert format_plan(plan.steps) == (
+        'NAVIGATE CHARGER-2; CHARGE CHARGER-2; NAVIGATE DOCK-11; SCAN TOTE-2832; '
+        'LOAD TOTE-2832; NAVIGATE A20-18; UNLOAD A20-18; REPORT DONE TOTE-2832')
+    # a stop is still a stop where no colon makes it a lead-in
+    assert rule_plan('Stop right now.').steps[-1].action == 'HALT'
+
+
+def test_a_charger_named_without_its_id_is_a_charge_the_plan_must_hold():
+    # final14: "time to cool down on the charger" joined by an unknown connector was
+    # left out of the plan (a charge without an id goes to the default charger)
+    task = ("That is the workout done - time to cool down on the charger and get your "
+            "energy back up to full, an' arter that, bor, /robot rescan E14-06 --fallback "
+            "EXCEPTION-5.")
+    try:
+        plan = rule_plan(task)
+    except NotUnderstood:
+        return  # refused: fine, it is no plan without the charge
+    assert 'CHARGE' in [s.action for s in plan.steps], format_plan(plan.steps)

@@ -124,11 +124,16 @@ RULE_TALK_RE = re.compile(r'(?<![\w-])(?:override|overrides|admin|administrator|
                           r'pretend|system|instructions?|warnings?|checks?)(?![\w-])', re.I)
 
 
+# "First stop: ...", "Next stop: ..." (a railway announcer's list, final14): an order
+# lead-in, not a stop; only before a colon ("First stop, then ..." may be a stop)
+_STOP_LEAD_RE = re.compile(r'^\s*(?:first|next|second|third|last|final)\s+stop\s*:\s*', re.I)
+
+
 def _lead_in_end(text: str) -> int:
     """Return where a part's list number and order lead-ins end (0: none)."""
     pos = 0
     while True:
-        m = _ENUMERATOR_RE.match(text[pos:])
+        m = _ENUMERATOR_RE.match(text[pos:]) or _STOP_LEAD_RE.match(text[pos:])
         if m and m.end():
             pos += m.end()
             continue

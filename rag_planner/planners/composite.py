@@ -78,8 +78,9 @@ _RECORD_WORDS = frozenset('wms event events task job type new record msg message
                           'ticket order'.split())
 _QTY_FIELD_RE = re.compile(r'^\W*(?:(?:qty|quantity|units?|amount|pcs|pieces|count|no\.?)\W*)?'
                            r'\d+\W*(?:(?:units?|pcs|pieces|each|ea|x)\W*)?$', re.I)
-# A charge the task asks for ("go and recharge now", "charge at ...", "plug in")
-_CHARGE_ASKED_RE = re.compile(r'(?<![\w-])(?:re)?charg(?:e|ing)(?![\w-])|(?<![\w-])recharg\w*|'
+# A charge the task asks for ("go and recharge now", "charge at ...", "plug in", "cool down
+# on the charger": a charger without its id is the default charger, final14)
+_CHARGE_ASKED_RE = re.compile(r'(?<![\w-])(?:re)?charg(?:e|ing|er)(?![\w-])|(?<![\w-])recharg\w*|'
                               r'(?<![\w-])refuel\w*|'
                               r'(?<![\w-])plug\s+(?:yourself\s+)?in(?![\w-])|'
                               r'fill\s+(?:up\s+)?(?:your|the)\s+batter', re.I)
