@@ -720,3 +720,17 @@ def test_a_charger_named_without_its_id_is_a_charge_the_plan_must_hold():
     except NotUnderstood:
         return  # refused: fine, it is no plan without the charge
     assert 'CHARGE' in [s.action for s in plan.steps], format_plan(plan.steps)
+
+
+@pytest.mark.parametrize('join', [', plus ', ', also ', ' => ', ' ~> ', ' |> '])
+def test_everyday_joins_and_arrows_between_two_tasks_split_them(join):
+    # final14-15: ", plus", ", also" and the arrows "=>", "~>", "|>" between two tasks
+    parts = split_parts('take TOTE-5 from DOCK-1 to PACK-2' + join + 'go charge at CHARGER-3')
+    assert parts == ['take TOTE-5 from DOCK-1 to PACK-2', 'go charge at CHARGER-3']
+
+
+def test_an_arrow_before_a_place_and_next_are_no_joins():
+    assert split_parts('Move TOTE-5 DOCK-2 => PACK-6') == ['Move TOTE-5 DOCK-2 => PACK-6']
+    # ", next task: ..." is a lead-in of the training noise, "next to" a place
+    text = 'Pick 3 of SKU-48213 from A12-03, next to PACK-4, and bring them to PACK-4'
+    assert split_parts(text) == [text]

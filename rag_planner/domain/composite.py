@@ -73,15 +73,19 @@ _CONNECTOR_RE = re.compile(
     r'(?![\w-])\s*,?\s*)'
     r'|(?:\s*[,;.]?\s*(?<![\w-])step\s+(?:one|two|three|four|[1-9])\s*[:.)-]\s*)'
     r'|(?:\s*;\s*)'
+    # ", plus ...", ", also ...": everyday joins (final15), after a comma (not "next":
+    # ", next task: ..." and ", next build" lead in or name, and "next to" is a place)
+    r'|(?:\s*,\s*(?:and\s+)?(?:plus|also)(?![\w-])\s*,?\s*)'
     r'|(?:\s+\((?:[b-e]|[2-9]|ii|iii|iv|v)\)\s+)'  # "(a) ... (b) ...": the second item on
     # a new sentence, not after a placeholder ("pk ??? qty 15 loc ...") nor after "v."
     # or "vs." ("scanner v. C11-14 label"; "45 s. After that" is a sentence end)
     r'|(?:(?<=[.!?])(?<!\?\?)(?<!\bv\.)(?<!\bvs\.)\s+(?=[A-Za-z]))'
-    # a line break between two lines of words; a long arrow between two clauses (not
-    # before a place: "DOCK-2 --> PACK-6", "CHG REQ --> charger 20"; "->" is a direction
-    # only); a telegram's "STOP THEN"
+    # a line break between two lines of words; a long arrow between two clauses ("-->",
+    # and "=>", "~>", "|>" of final14-15; not before a place: "DOCK-2 --> PACK-6", "CHG
+    # REQ --> charger 20"; "->" is a direction only); a telegram's "STOP THEN"
     r'|(?:(?<=\S)[ \t]*[,;]?[ \t]*(?:\r?\n)+[ \t]*(?:[-*\u2022][ \t]+)?(?=[A-Za-z]))'
-    r'|(?:\s+-->\s+(?!(?:charg\w*|dock|pack\w*|staging|exception\w*|bin|station|tote|sku|'
+    r'|(?:\s+(?:-->|=>|~>|\|>)\s+(?!(?:charg\w*|dock|pack\w*|staging|exception\w*|bin|station|'
+    r'tote|sku|'
     r'aisle|zone|area|reserve|forward|pick\s+face|location)(?![\w-]))'
     r'(?=[A-Za-z]+(?:\'[a-z]+)?[\s,]))'
     r'|(?:\s+(?-i:STOP\s+THEN)\s+)', re.I)
