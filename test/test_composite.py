@@ -734,3 +734,17 @@ def test_an_arrow_before_a_place_and_next_are_no_joins():
     # ", next task: ..." is a lead-in of the training noise, "next to" a place
     text = 'Pick 3 of SKU-48213 from A12-03, next to PACK-4, and bring them to PACK-4'
     assert split_parts(text) == [text]
+
+
+def test_a_numbered_list_keeps_each_items_quantity():
+    # final15: "1. Robot, pick 10 ..." was cut after "1." and the pick read 1 from it
+    plan = rule_plan('1. Robot, pick 10 sku-75312 at F25-18, deliver to PACK-12, copy\n'
+                     '2. Can you do a quick count of SKU-78087 in a31-18!')
+    assert format_plan(plan.steps) == (
+        'NAVIGATE F25-18; SCAN F25-18; PICK SKU-75312 10; NAVIGATE PACK-12; PLACE PACK-12; '
+        'REPORT DONE SKU-75312; NAVIGATE A31-18; SCAN A31-18; SCAN SKU-78087; '
+        'REPORT COUNT SKU-78087')
+    assert split_parts('1. Can you grab 7 sku-18708 from F19-15 and drop them off at PACK-11?'
+                       '\n2. Go to CHARGER-2 and charge.') == [
+        'Can you grab 7 sku-18708 from F19-15 and drop them off at PACK-11?',
+        'Go to CHARGER-2 and charge.']

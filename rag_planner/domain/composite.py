@@ -79,11 +79,15 @@ _CONNECTOR_RE = re.compile(
     r'|(?:\s+\((?:[b-e]|[2-9]|ii|iii|iv|v)\)\s+)'  # "(a) ... (b) ...": the second item on
     # a new sentence, not after a placeholder ("pk ??? qty 15 loc ...") nor after "v."
     # or "vs." ("scanner v. C11-14 label"; "45 s. After that" is a sentence end)
-    r'|(?:(?<=[.!?])(?<!\?\?)(?<!\bv\.)(?<!\bvs\.)\s+(?=[A-Za-z]))'
+    # (nor after a list's number at the start of a line: "1. Robot, pick 10 ..." is one
+    # item, whose "1" is no quantity; final15 read it as PICK ... 1)
+    r'|(?:(?<=[.!?])(?<!\?\?)(?<!\bv\.)(?<!\bvs\.)(?<!\A\d\.)(?<!\n\d\.)(?<!\A\d\d\.)'
+    r'(?<!\n\d\d\.)\s+(?=[A-Za-z]))'
     # a line break between two lines of words; a long arrow between two clauses ("-->",
     # and "=>", "~>", "|>" of final14-15; not before a place: "DOCK-2 --> PACK-6", "CHG
     # REQ --> charger 20"; "->" is a direction only); a telegram's "STOP THEN"
-    r'|(?:(?<=\S)[ \t]*[,;]?[ \t]*(?:\r?\n)+[ \t]*(?:[-*\u2022][ \t]+)?(?=[A-Za-z]))'
+    r'|(?:(?<=\S)[ \t]*[,;]?[ \t]*(?:\r?\n)+[ \t]*(?:[-*\u2022][ \t]+|\d{1,2}[.)][ \t]+)?'
+    r'(?=[A-Za-z]))'
     r'|(?:\s+(?:-->|=>|~>|\|>)\s+(?!(?:charg\w*|dock|pack\w*|staging|exception\w*|bin|station|'
     r'tote|sku|'
     r'aisle|zone|area|reserve|forward|pick\s+face|location)(?![\w-]))'
