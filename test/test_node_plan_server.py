@@ -318,7 +318,10 @@ def test_a_burst_of_200_topic_requests_counts_latency_from_arrival(start_planner
         assert msg.slo_met == (msg.latency.total_ms <= 150.0)
         assert msg.plan.steps  # a plan or the fallback's safe action, never nothing
     gaps.sort()
-    assert gaps[len(gaps) // 2] < 50.0 and gaps[-1] < 150.0, gaps[-5:]
+    # the gap is the answer's way back through the probe's own executor, which a loaded
+    # CI machine slows (median 95 ms once in a full suite, under 50 ms alone); the bug
+    # this guards against left a gap of about 390 ms (server 148.5 ms, client 536 ms)
+    assert gaps[len(gaps) // 2] < 150.0 and gaps[-1] < 300.0, gaps[-5:]
 
 
 def test_plan_client_sends_every_sample_and_prints_the_answers(start_planner, probe):
