@@ -112,9 +112,7 @@ def _known(word: str, english: frozenset, task_words: frozenset) -> bool:
     """Return True for a word of English (the lexicon; see mostly_unknown_words) or tasks'."""
     if word in task_words:
         return True
-    if len(word) <= 2:
-        return word in _SHORT_ENGLISH
-    return in_lexicon(word, getattr(english, 'frequent', english) if len(word) == 3 else english)
+    return word in _SHORT_ENGLISH if len(word) <= 2 else _is_english(word, english)
 
 
 def unrelated_clause(task: str, english: frozenset, task_words: frozenset) -> str:

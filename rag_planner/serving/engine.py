@@ -54,21 +54,13 @@ GIL_SWITCH_INTERVAL_S = 0.001
 STUCK_DEADLINES = 4
 
 
-def _load_lexicon(notice: Callable[[str], None]) -> frozenset:
-    """Return the English lexicon of the language check (empty, and said, if unreadable)."""
+def _load_words(load: Callable[[], frozenset], notice: Callable[[str], None],
+                without: str) -> frozenset:
+    """Return ``load()`` (a word list of the text checks); empty, and said, if unreadable."""
     try:
-        return english_words()
+        return load()
     except ModelLoadError as exc:
-        notice(f'language check without a lexicon (function words only): {exc}')
-        return frozenset()
-
-
-def _load_task_words(notice: Callable[[str], None]) -> frozenset:
-    """Return the words of the task wordings (empty, and said, if unreadable)."""
-    try:
-        return task_words()
-    except ModelLoadError as exc:
-        notice(f'no check for clauses that are no task: {exc}')
+        notice(f'{without}: {exc}')
         return frozenset()
 
 
@@ -102,8 +94,10 @@ class PlanningEngine:
         self.faults = faults or FaultInjector()
         self.faults.set(fault_spec(config))
         self.counters = EngineCounters()
-        self._lexicon = _load_lexicon(self._notice)
-        self._task_words = _load_task_words(self._notice)
+        self._lexicon = _load_words(english_words, self._notice,
+                                    'language check without a lexicon (function words only)')
+        self._task_words = _load_words(task_words, self._notice,
+                                       'no check for clauses that are no task')
         # ms from the moment a watchdog deadline fell due to the fallback answer being handed
         # over: the cost of stepping in (issue target: <= 5 ms).
         self.watchdog_lags_ms: deque = deque(maxlen=100_000)
